@@ -1,0 +1,3 @@
+from tos_watch.cli import main
+
+main()

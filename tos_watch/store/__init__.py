@@ -1,0 +1,36 @@
+"""Where versions live: a Store protocol and its SQLAlchemy implementation.
+
+Raw snapshots (compressed, content-addressed) and version texts (Markdown,
+content-addressed) are files under the data directory; metadata is in the
+database (SQLite in the data directory by default, PostgreSQL by URL), whose
+schema Alembic migrates.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from tos_watch.models import Document, Validators, VersionInfo
+from tos_watch.store.sql import (ChangeRecord, CheckRecord, DocumentState, SnapshotPart, SqlStore,
+                                 open_store, text_hash)
+
+__all__ = ["ChangeRecord", "CheckRecord", "DocumentState", "SnapshotPart", "SqlStore", "Store",
+           "open_store", "text_hash"]
+
+
+class Store(Protocol):
+    """What the pipeline and the commands need of a store."""
+
+    def validators(self, doc: Document) -> list[Validators] | None: ...
+    def suspect_hash(self, doc: Document) -> str | None: ...
+    def latest_version(self, doc: Document) -> VersionInfo | None: ...
+    def version_text(self, version: VersionInfo) -> str: ...
+    def versions(self, service: str, doc_type: str | None = None) -> list[VersionInfo]: ...
+    def save_check(self, record: CheckRecord) -> VersionInfo | None: ...
+    def record_version(self, doc: Document, text: str, recorded_at: datetime, *, origin: str,
+                       source_ref: str | None = None, snapshot_id: int | None = None,
+                       assessment: dict[str, Any] | None = None,
+                       words: tuple[int, int] = (0, 0)) -> VersionInfo | None: ...
+    def changes_since(self, since: datetime | None = None) -> list[ChangeRecord]: ...
+    def document_states(self) -> list[DocumentState]: ...

@@ -1,0 +1,340 @@
+"""The store: SQLAlchemy (SQLite by default, PostgreSQL as the option) plus files.
+
+One check of one document is one transaction (`save_check`): its snapshot, its
+new version if the text changed, and the document's state commit together or
+not at all, so a crash or `kill -9` mid-run leaves every document either as it
+was or fully checked. Files are written before the transaction that names them;
+an interrupted run can leave an unreferenced file, never a reference to a
+missing one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Connection, Engine
+
+from tos_watch.config import StorageSettings
+from tos_watch.errors import NotFoundError, StoreError
+from tos_watch.models import Document, Validators, VersionInfo
+from tos_watch.store.blobs import BlobStore, sha256
+from tos_watch.store.schema import documents, snapshots, versions
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+@dataclass(frozen=True)
+class SnapshotPart:
+    """One fetched source of a document, as kept for re-extraction."""
+
+    url: str
+    content: bytes
+    content_type: str
+    status: int = 200
+
+
+@dataclass(frozen=True)
+class CheckRecord:
+    """Everything one check of one document wants to write, saved atomically."""
+
+    document: Document
+    checked_at: datetime
+    status: str
+    error: str | None = None
+    validators: list[Validators] | None = None  # None keeps what was there
+    parts: list[SnapshotPart] | None = None  # raw pages fetched (None on 304 or failure)
+    text: str | None = None  # a new version's text, when the text changed
+    assessment: dict[str, Any] | None = None
+    words: tuple[int, int] = (0, 0)
+    suspect_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class DocumentState:
+    id: int
+    service: str
+    type: str
+    url: str
+    last_checked_at: datetime | None
+    last_status: str | None
+    last_error: str | None
+    version_count: int
+    latest_recorded_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ChangeRecord:
+    """A recorded change: a version and the one it replaced."""
+
+    version: VersionInfo
+    previous: VersionInfo
+    url: str
+
+
+def utc(dt: datetime | None) -> datetime | None:
+    """SQLite drops tzinfo; every datetime we hand out is aware UTC."""
+    if dt is None:
+        return None
+    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+
+
+def _connect_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers (status, web) never block a running check
+    cursor.execute("PRAGMA synchronous=NORMAL")  # durable against process crashes; WAL keeps it consistent
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+class SqlStore:
+    """Versions and snapshots of documents, in a database and a data directory."""
+
+    def __init__(self, settings: StorageSettings) -> None:
+        self.dir = settings.dir
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create data directory {self.dir}: {exc}") from exc
+        self.raw = BlobStore(self.dir / "raw", suffix=".z", compress=True, durable=False)
+        self.texts = BlobStore(self.dir / "versions", suffix=".md", compress=False, durable=True)
+        self.engine: Engine = sa.create_engine(settings.url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            sa.event.listen(self.engine, "connect", _connect_sqlite)
+        self._doc_ids: dict[tuple[str, str], int] = {}
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision."""
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        try:
+            with self.engine.begin() as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"cannot open the database {self.engine.url!r}: {exc.__class__.__name__}: "
+                             f"{str(exc).splitlines()[0]}") from exc
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    # --- documents ---------------------------------------------------------------------------
+
+    def document_id(self, doc: Document, conn: Connection | None = None) -> int:
+        """The document's row id, creating the row on first sight."""
+        cached = self._doc_ids.get(doc.key)
+        if cached is not None:
+            return cached
+        with self._conn(conn) as c:
+            row = c.execute(sa.select(documents.c.id, documents.c.url).where(
+                documents.c.service == doc.service, documents.c.type == doc.type)).first()
+            if row is None:
+                doc_id = c.execute(documents.insert().values(
+                    service=doc.service, type=doc.type, url=doc.url, created_at=_now())).inserted_primary_key[0]
+            else:
+                doc_id = row.id
+                if row.url != doc.url:
+                    c.execute(documents.update().where(documents.c.id == doc_id).values(url=doc.url))
+        self._doc_ids[doc.key] = doc_id
+        return int(doc_id)
+
+    def validators(self, doc: Document) -> list[Validators] | None:
+        """What the server said last time, for a conditional GET; None after a failure."""
+        with self.engine.connect() as c:
+            value = c.execute(sa.select(documents.c.validators).where(
+                documents.c.id == self.document_id(doc))).scalar()
+        if not value:
+            return None
+        return [Validators(etag=v.get("etag"), last_modified=v.get("last_modified")) for v in value]
+
+    def suspect_hash(self, doc: Document) -> str | None:
+        with self.engine.connect() as c:
+            return c.execute(sa.select(documents.c.suspect_hash).where(  # type: ignore[no-any-return]
+                documents.c.id == self.document_id(doc))).scalar()
+
+    def document_states(self) -> list[DocumentState]:
+        """Every known document with its last check and version count, by service and type."""
+        counts = (sa.select(versions.c.document_id, sa.func.count().label("n"),
+                            sa.func.max(versions.c.recorded_at).label("latest"))
+                  .group_by(versions.c.document_id).subquery())
+        query = (sa.select(documents, counts.c.n, counts.c.latest)
+                 .outerjoin(counts, counts.c.document_id == documents.c.id)
+                 .order_by(documents.c.service, documents.c.type))
+        with self.engine.connect() as c:
+            return [DocumentState(r.id, r.service, r.type, r.url, utc(r.last_checked_at), r.last_status,
+                                  r.last_error, r.n or 0, utc(r.latest)) for r in c.execute(query)]
+
+    # --- versions ----------------------------------------------------------------------------
+
+    def latest_version(self, doc: Document) -> VersionInfo | None:
+        query = self._version_query().where(versions.c.document_id == self.document_id(doc)) \
+            .order_by(versions.c.recorded_at.desc(), versions.c.id.desc()).limit(1)
+        with self.engine.connect() as c:
+            row = c.execute(query).first()
+        return _version(row) if row else None
+
+    def versions(self, service: str, doc_type: str | None = None) -> list[VersionInfo]:
+        """Versions of a service's documents, oldest first (case-insensitive names)."""
+        query = self._version_query().where(sa.func.lower(documents.c.service) == service.lower())
+        if doc_type is not None:
+            query = query.where(sa.func.lower(documents.c.type) == doc_type.lower())
+        with self.engine.connect() as c:
+            rows = c.execute(query.order_by(documents.c.type, versions.c.recorded_at, versions.c.id)).all()
+        return [_version(r) for r in rows]
+
+    def version(self, version_id: int) -> VersionInfo:
+        with self.engine.connect() as c:
+            row = c.execute(self._version_query().where(versions.c.id == version_id)).first()
+        if row is None:
+            raise NotFoundError(f"no version with id {version_id}")
+        return _version(row)
+
+    def version_text(self, version: VersionInfo) -> str:
+        return self.texts.get(version.text_hash).decode("utf-8")
+
+    def changes_since(self, since: datetime | None = None) -> list[ChangeRecord]:
+        """Recorded changes (versions with a predecessor), oldest first; re-extractions excluded."""
+        query = self._version_query().add_columns(versions.c.previous_id, documents.c.url).where(
+            versions.c.previous_id.is_not(None), versions.c.origin != "reextract")
+        if since is not None:
+            query = query.where(versions.c.recorded_at > since)
+        with self.engine.connect() as c:
+            rows = c.execute(query.order_by(versions.c.recorded_at, versions.c.id)).all()
+        previous = {v.id: v for v in self._versions_by_id({r.previous_id for r in rows})}
+        return [ChangeRecord(_version(r), previous[r.previous_id], r.url) for r in rows]
+
+    def _versions_by_id(self, ids: set[int]) -> list[VersionInfo]:
+        if not ids:
+            return []
+        with self.engine.connect() as c:
+            return [_version(r) for r in c.execute(self._version_query().where(versions.c.id.in_(ids)))]
+
+    @staticmethod
+    def _version_query() -> sa.Select[Any]:
+        return sa.select(versions, documents.c.service, documents.c.type).join(
+            documents, documents.c.id == versions.c.document_id)
+
+    # --- writing -----------------------------------------------------------------------------
+
+    def save_check(self, record: CheckRecord) -> VersionInfo | None:
+        """Write one check's snapshot, new version and state in one transaction."""
+        text_hash = self.texts.put(record.text.encode("utf-8")) if record.text is not None else None
+        parts = [self._store_part(p) for p in record.parts] if record.parts else None
+        with self.engine.begin() as c:
+            doc_id = self.document_id(record.document, c)
+            snapshot_id = None
+            if parts is not None:
+                snapshot_id = c.execute(snapshots.insert().values(
+                    document_id=doc_id, fetched_at=record.checked_at, parts=parts)).inserted_primary_key[0]
+            version_id = None
+            if record.text is not None and text_hash is not None:
+                version_id = self._insert_version(
+                    c, doc_id, record.text, text_hash, record.checked_at, origin="fetch",
+                    snapshot_id=snapshot_id, assessment=record.assessment, words=record.words)
+            c.execute(documents.update().where(documents.c.id == doc_id).values(**self._state(record)))
+        return self.version(version_id) if version_id else None
+
+    @staticmethod
+    def _state(record: CheckRecord) -> dict[str, Any]:
+        state: dict[str, Any] = {"last_checked_at": record.checked_at, "last_status": record.status,
+                                 "last_error": record.error, "suspect_hash": record.suspect_hash}
+        if record.validators is not None:
+            state["validators"] = [{"etag": v.etag, "last_modified": v.last_modified}
+                                   for v in record.validators]
+        if record.status == "failed":
+            state["validators"] = None  # after a failure, fetch in full next time
+        return state
+
+    def _store_part(self, part: SnapshotPart) -> dict[str, Any]:
+        return {"hash": self.raw.put(part.content), "url": part.url, "content_type": part.content_type,
+                "status": part.status}
+
+    def record_version(self, doc: Document, text: str, recorded_at: datetime, *, origin: str,
+                       source_ref: str | None = None, snapshot_id: int | None = None,
+                       assessment: dict[str, Any] | None = None,
+                       words: tuple[int, int] = (0, 0)) -> VersionInfo | None:
+        """Record a version from elsewhere (import, re-extraction); None when it adds nothing.
+
+        Idempotent: the same `source_ref` is never recorded twice, and a text equal to
+        the version it would follow is not a new version.
+        """
+        text_hash = self.texts.put(text.encode("utf-8"))
+        with self.engine.begin() as c:
+            doc_id = self.document_id(doc, c)
+            if source_ref and c.execute(sa.select(versions.c.id).where(
+                    versions.c.document_id == doc_id, versions.c.source_ref == source_ref)).first():
+                return None
+            version_id = self._insert_version(c, doc_id, text, text_hash, recorded_at, origin=origin,
+                                              snapshot_id=snapshot_id, assessment=assessment, words=words,
+                                              source_ref=source_ref)
+        return self.version(version_id) if version_id else None
+
+    def _insert_version(self, c: Connection, doc_id: int, text: str, text_hash: str, at: datetime, *,
+                        origin: str, snapshot_id: int | None, assessment: dict[str, Any] | None,
+                        words: tuple[int, int], source_ref: str | None = None) -> int | None:
+        previous = c.execute(sa.select(versions.c.id, versions.c.text_hash).where(
+            versions.c.document_id == doc_id, versions.c.recorded_at <= at)
+            .order_by(versions.c.recorded_at.desc(), versions.c.id.desc()).limit(1)).first()
+        if previous is not None and previous.text_hash == text_hash:
+            return None  # saving the text of the version it follows is a no-op
+        return int(c.execute(versions.insert().values(
+            document_id=doc_id, recorded_at=at, text_hash=text_hash, size=len(text), snapshot_id=snapshot_id,
+            previous_id=previous.id if previous else None, origin=origin, source_ref=source_ref,
+            assessment=assessment, words_added=words[0], words_removed=words[1])).inserted_primary_key[0])
+
+    # --- snapshots ---------------------------------------------------------------------------
+
+    def latest_snapshot(self, doc: Document) -> tuple[int, datetime, list[SnapshotPart]] | None:
+        """The newest raw snapshot of a document, for re-extraction without refetching."""
+        with self.engine.connect() as c:
+            row = c.execute(sa.select(snapshots).where(snapshots.c.document_id == self.document_id(doc))
+                            .order_by(snapshots.c.fetched_at.desc(), snapshots.c.id.desc()).limit(1)).first()
+        if row is None:
+            return None
+        parts = [SnapshotPart(p["url"], self.raw.get(p["hash"]), p["content_type"], p.get("status", 200))
+                 for p in row.parts]
+        return row.id, utc(row.fetched_at) or _now(), parts
+
+    @contextmanager
+    def _conn(self, conn: Connection | None) -> Iterator[Connection]:
+        if conn is not None:
+            yield conn
+        else:
+            with self.engine.begin() as c:
+                yield c
+
+
+def _version(row: Any) -> VersionInfo:
+    return VersionInfo(id=row.id, document_service=row.service, document_type=row.type,
+                       recorded_at=utc(row.recorded_at) or _now(), text_hash=row.text_hash, size=row.size,
+                       origin=row.origin, assessment=row.assessment)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def text_hash(text: str) -> str:
+    return sha256(text.encode("utf-8"))
+
+
+def open_store(settings: StorageSettings) -> SqlStore:
+    """Open (creating and migrating as needed) the store the settings name."""
+    store = SqlStore(settings)
+    store.migrate()
+    return store
