@@ -5,7 +5,8 @@
     ├── DocumentError        one document failed; the run goes on (becomes a failed Outcome)
     │   ├── FetchError       the page could not be fetched (.transient: worth retrying later)
     │   └── ExtractError     the page was fetched but no text could be read from it
-    │       └── SelectorError  a configured selector matched nothing
+    │       ├── SelectorError  a configured selector matched nothing
+    │       └── EmptyTextError the selection holds no text (blank or broken page)
     ├── StoreError           the data directory or database is unusable
     └── NotFoundError        a service, document or version the user named does not exist
 """
@@ -53,6 +54,10 @@ class SelectorError(ExtractError):
         self.selector = selector
         where = f" on {url}" if url else ""
         super().__init__(f'selector "{selector}" matched nothing{where}; check the page or fix the selector')
+
+
+class EmptyTextError(ExtractError):
+    """The page parsed and the selectors matched, but no text is left: blank or broken page."""
 
 
 class StoreError(TosWatchError):

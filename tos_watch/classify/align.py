@@ -1,0 +1,167 @@
+"""Align the sentences of two versions into clause edits.
+
+Sentences are compared by their cosmetic key (see `cosmetic.key`), so link,
+date and punctuation edits align as equal. What remains is paired by
+similarity inside each differing region; a sentence deleted in one place and
+inserted unchanged in another is a move; a region whose joined text is equal
+on both sides is a split or merge. Both are cosmetic.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import defaultdict
+from dataclasses import dataclass
+
+from tos_watch.classify import cosmetic
+from tos_watch.classify.segment import Block, Sentence, block_sentences, blocks
+
+PAIR_THRESHOLD = 0.45  # below this similarity an old and a new sentence are a removal and an addition
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One aligned difference: old and/or new text, with its section heading as context."""
+
+    section: str
+    old: str
+    new: str
+    kind: str  # "modified" | "added" | "removed" | "moved" | "split"
+    cosmetic: bool
+    fragment: bool = False  # a list item, table row or short line: read with its heading
+
+
+@dataclass
+class _Region:
+    old: list[int]
+    new: list[int]
+
+
+def _regions(old_keys: list[str], new_keys: list[str]) -> list[_Region]:
+    """Differing stretches between two sentence sequences, compared by key."""
+    matcher = difflib.SequenceMatcher(None, old_keys, new_keys, autojunk=False)
+    return [_Region(list(range(i1, i2)), list(range(j1, j2)))
+            for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"]
+
+
+def _changed_blocks(old_bl: list[Block], new_bl: list[Block]) -> list[tuple[list[int], list[int]]]:
+    """Block ranges whose raw text differs: a cheap first pass, so unchanged text is never re-analysed."""
+    matcher = difflib.SequenceMatcher(None, [b.text for b in old_bl], [b.text for b in new_bl], autojunk=False)
+    return [(list(range(i1, i2)), list(range(j1, j2)))
+            for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"]
+
+
+def _cancel_moves(regions: list[_Region], old_keys: list[str], new_keys: list[str]) -> list[int]:
+    """Remove sentences deleted in one place and inserted unchanged elsewhere; return moved new indices."""
+    added: dict[str, list[int]] = defaultdict(list)
+    for r in regions:
+        for j in r.new:
+            added[new_keys[j]].append(j)
+    moved_old: set[int] = set()
+    moved_new: list[int] = []
+    for r in regions:
+        for i in r.old:
+            js = added.get(old_keys[i])
+            if js and old_keys[i]:
+                moved_old.add(i)
+                moved_new.append(js.pop())
+    gone = set(moved_new)
+    for r in regions:
+        r.old = [i for i in r.old if i not in moved_old]
+        r.new = [j for j in r.new if j not in gone]
+    return moved_new
+
+
+def _similarity(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, a.split(), b.split(), autojunk=False).ratio()
+
+
+def _pair(region: _Region, old_keys: list[str], new_keys: list[str]) -> list[tuple[int | None, int | None]]:
+    """Greedy best-first pairing of a region's old and new sentences, then the leftovers alone."""
+    scored = sorted(((_similarity(old_keys[i], new_keys[j]), i, j) for i in region.old for j in region.new
+                     if len(region.old) * len(region.new) <= 400), reverse=True)
+    used_old: set[int] = set()
+    used_new: set[int] = set()
+    pairs: list[tuple[int | None, int | None]] = []
+    for score, i, j in scored:
+        if score < PAIR_THRESHOLD:
+            break
+        if i not in used_old and j not in used_new:
+            used_old.add(i)
+            used_new.add(j)
+            pairs.append((i, j))
+    pairs += [(i, None) for i in region.old if i not in used_old]
+    pairs += [(None, j) for j in region.new if j not in used_new]
+    return sorted(pairs, key=lambda p: (p[1] if p[1] is not None else -1, p[0] if p[0] is not None else -1))
+
+
+def _edit(i: int | None, j: int | None, old_s: list[Sentence], new_s: list[Sentence],
+          old_bl: list[Block], new_bl: list[Block]) -> Edit:
+    """Build one edit from a pairing, judging whether it is cosmetic."""
+    if i is not None and j is not None:
+        o, n = old_s[i].text, new_s[j].text
+        kinds = {old_bl[old_s[i].block].kind, new_bl[new_s[j].block].kind}
+        is_cosmetic = "heading" in kinds or cosmetic.pair_is_cosmetic(o, n)
+        return Edit(new_s[j].section, o, n, "modified", is_cosmetic, _is_fragment(n, kinds))
+    if j is not None:
+        s, kind = new_s[j], new_bl[new_s[j].block].kind
+        return Edit(s.section, "", s.text, "added", cosmetic.lone_is_cosmetic(s.text, kind),
+                    _is_fragment(s.text, {kind}))
+    s, kind = old_s[i], old_bl[old_s[i].block].kind  # type: ignore[index]
+    return Edit(s.section, s.text, "", "removed", cosmetic.lone_is_cosmetic(s.text, kind),
+                _is_fragment(s.text, {kind}))
+
+
+def _is_fragment(text: str, kinds: set[str]) -> bool:
+    """Table rows, list items and short lines say little without their heading."""
+    return bool(kinds & {"table", "list"}) or len(text.split()) < 12
+
+
+def _merge(edits: list[Edit]) -> list[Edit]:
+    """Join consecutive substantive edits of one section into one clause change, so it reads whole."""
+    out: list[Edit] = []
+    for e in edits:
+        prev = out[-1] if out else None
+        if prev and not e.cosmetic and not prev.cosmetic and prev.section == e.section:
+            kind = prev.kind if prev.kind == e.kind else "modified"
+            out[-1] = Edit(prev.section, " ".join(filter(None, (prev.old, e.old))),
+                           " ".join(filter(None, (prev.new, e.new))), kind, False, prev.fragment and e.fragment)
+        else:
+            out.append(e)
+    return out
+
+
+def _sentence_regions(old_bl: list[Block], new_bl: list[Block]) -> tuple[list[Sentence], list[Sentence],
+                                                                       list[_Region]]:
+    """Sentences of the changed blocks only, and the regions where their keys still differ."""
+    old_s: list[Sentence] = []
+    new_s: list[Sentence] = []
+    regions: list[_Region] = []
+    for old_idx, new_idx in _changed_blocks(old_bl, new_bl):
+        o0, n0 = len(old_s), len(new_s)
+        old_s += [s for i in old_idx for s in block_sentences(old_bl[i])]
+        new_s += [s for j in new_idx for s in block_sentences(new_bl[j])]
+        sub = _regions([cosmetic.key(s.text) for s in old_s[o0:]], [cosmetic.key(s.text) for s in new_s[n0:]])
+        regions += [_Region([o0 + i for i in r.old], [n0 + j for j in r.new]) for r in sub]
+    return old_s, new_s, regions
+
+
+def align(old: str, new: str) -> list[Edit]:
+    """All edits between two versions, in the order of the new version."""
+    old_bl, new_bl = blocks(old), blocks(new)
+    old_s, new_s, regions = _sentence_regions(old_bl, new_bl)
+    old_keys = [cosmetic.key(s.text) for s in old_s]
+    new_keys = [cosmetic.key(s.text) for s in new_s]
+    edits: list[Edit] = [Edit(new_s[j].section, new_s[j].text, new_s[j].text, "moved", True)
+                         for j in _cancel_moves(regions, old_keys, new_keys)]
+    for r in regions:
+        if not r.old and not r.new:
+            continue
+        joined_old = " ".join(old_keys[i] for i in r.old)
+        if r.old and r.new and joined_old == " ".join(new_keys[j] for j in r.new):
+            edits.append(Edit(new_s[r.new[0]].section, " ".join(old_s[i].text for i in r.old),
+                              " ".join(new_s[j].text for j in r.new), "split", True))
+            continue
+        region_edits = [_edit(i, j, old_s, new_s, old_bl, new_bl) for i, j in _pair(r, old_keys, new_keys)]
+        edits.extend(_merge(region_edits))
+    return edits

@@ -1,0 +1,95 @@
+"""Assess the change between two versions: cosmetic or not, categories, directions, severity.
+
+`assess()` is the classifier's one entry point for the pipeline: align the
+versions into clause edits, flag each substantive edit's categories with
+evidence and direction, then roll them up per version.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from tos_watch.classify.align import Edit, align
+from tos_watch.classify.categories import CATEGORIES, flag_change
+from tos_watch.classify.direction import BROADENS, NARROWS, NEUTRAL, direction
+from tos_watch.classify.severity import SEVERITIES, change_severity, max_severity
+
+
+@dataclass(frozen=True)
+class ClauseChange:
+    """One changed clause: old and new text under a section heading, with its flags."""
+
+    section: str
+    old: str
+    new: str
+    kind: str
+    cosmetic: bool
+    categories: dict[str, str] = field(default_factory=dict)
+    evidence: dict[str, list[str]] = field(default_factory=dict)
+    severity: str = "none"
+
+    @property
+    def summary(self) -> str:
+        """One line for humans: what kind of edit and what it does."""
+        if self.cosmetic:
+            return f"cosmetic ({self.kind})"
+        if not self.categories:
+            return f"substantive {self.kind}, no watched category"
+        flags = ", ".join(f"{c} {d}" for c, d in self.categories.items())
+        return f"{self.kind}: {flags}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"section": self.section, "old": self.old, "new": self.new, "kind": self.kind,
+                "cosmetic": self.cosmetic, "categories": dict(self.categories),
+                "evidence": {c: list(v) for c, v in self.evidence.items()}, "severity": self.severity,
+                "summary": self.summary}
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The verdict on one pair of versions; changes are ordered most severe first."""
+
+    cosmetic: bool
+    categories: dict[str, str]
+    severity: str
+    changes: tuple[ClauseChange, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"cosmetic": self.cosmetic, "categories": dict(self.categories), "severity": self.severity,
+                "changes": [c.to_json() for c in self.changes]}
+
+
+def classify_edit(edit: Edit) -> ClauseChange:
+    """Flag one aligned edit: categories with evidence, a direction each, and a severity."""
+    if edit.cosmetic:
+        return ClauseChange(edit.section, edit.old, edit.new, edit.kind, True)
+    evidence = flag_change(edit.old, edit.new, edit.section if edit.fragment else "")
+    cats = {c: direction(c, edit.old, edit.new) for c in evidence}
+    return ClauseChange(edit.section, edit.old, edit.new, edit.kind, False, cats, evidence,
+                        change_severity(False, cats))
+
+
+def _roll_up(changes: list[ClauseChange]) -> dict[str, str]:
+    """A version's direction per category: the majority of its changes' non-neutral directions."""
+    votes: dict[str, Counter[str]] = {}
+    for ch in changes:
+        for c, d in ch.categories.items():
+            votes.setdefault(c, Counter())[d] += 1
+    out: dict[str, str] = {}
+    for c in CATEGORIES:
+        if c in votes:
+            b, n = votes[c][BROADENS], votes[c][NARROWS]
+            out[c] = NEUTRAL if b == n == 0 else BROADENS if b >= n else NARROWS
+    return out
+
+
+def assess(old: str, new: str) -> Assessment:
+    """Compare two normalised Markdown versions and say what changed, how much it matters, and why."""
+    changes = [classify_edit(e) for e in align(old, new)]
+    substantive = [c for c in changes if not c.cosmetic]
+    categories = _roll_up(substantive)
+    ordered = sorted(changes, key=lambda c: -SEVERITIES.index(c.severity))
+    return Assessment(not substantive, categories, max_severity(c.severity for c in substantive) if substantive
+                      else "none", tuple(ordered))

@@ -1,0 +1,148 @@
+"""Tell cosmetic edits from substantive ones.
+
+Most real changes are cosmetic (link targets, dates, punctuation, renames,
+banners); a tracker that cries wolf on them is useless. Two tools: `key()`
+maps a sentence to a form where cosmetic differences vanish, so equal keys
+mean "nothing of substance changed"; the `*_is_cosmetic` predicates judge the
+sentences that still differ after that.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+import unicodedata
+
+_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+_LINK = re.compile(r"\[([^\]]*)\]\((?:<[^>]*>|[^)\s]*)(?:\s+\"[^\"]*\")?\)")
+_REF_LINK = re.compile(r"\[([^\]]*)\]\[[^\]]*\]")
+_ANGLE = re.compile(r"<[^>\s]+>")
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\[email(?:&#160;|\s)*protected\]", re.IGNORECASE)
+_MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|december"
+           "|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
+_DATE = re.compile(
+    rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTHS})\.?,?\s+\d{{4}}"
+    rf"|(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
+    rf"|(?:{_MONTHS})\.?\s+\d{{4}}"
+    r"|\d{4}-\d{2}-\d{2}|\d{1,2}[/.]\d{1,2}[/.]\d{2,4})\b",
+    re.IGNORECASE,
+)
+_NUMBERING = re.compile(r"^\s*(?:[(\[]?(?:\d{1,3}(?:\.\d{1,3})*|[a-z]|[ivxlc]{1,5})[.)\]:]\s*)+",
+                        re.IGNORECASE)
+_XREF = re.compile(r"\b(section|article|clause|paragraph|part|§)\s*\(?[\divxlc]+(?:\.\d+)*\)?(?:\([a-z0-9]+\))*",
+                   re.IGNORECASE)
+_WORD = re.compile(r"[a-z0-9]+")
+_DATE_LINE = re.compile(r"^(?:this\s+\w+\s+(?:policy|notice|terms?)\s+(?:is|was)\s+)?"
+                        r"(?:last\s+|most\s+recently\s+)?(?:updated|modified|revised|effective|amended|"
+                        r"published|version|valid|in\s+effect|date)\b", re.IGNORECASE)
+_BANNER = re.compile(
+    r"(?:we(?:'|’)re|we\s+are|we\s+have|we(?:'|’)ve|we\s+will\s+be)\s+(?:updating|updated|changing|making\s+changes)"
+    r"|\b(?:upcoming|coming)\s+(?:changes|update)|\bpreview\s+(?:the|our)\b|\bwill\s+(?:take|come\s+into)\s+effect\b"
+    r"|\bclick\s+here\b|\blearn\s+more\b|\bback\s+to\s+top\b|\bprint\b|\bdownload\s+(?:a\s+)?pdf\b"
+    r"|\btable\s+of\s+contents\b|\b(?:previous|prior)\s+versions?\b|\barchived?\s+versions?\b"
+    r"|\bupdates?\s+to\s+(?:our|the|these|this)\s+(?:terms|privacy|policy)"
+    r"|^(?:please\s+)?(?:see|visit|refer\s+to|read|view|go\s+to|check\s+out)\b.{0,160}"
+    r"(?:\bfor\s+(?:more|additional|further|details)|\bpage\b|\bhere\b|\bdisclosures\b)",
+    re.IGNORECASE,
+)
+_UI_ARTIFACT = re.compile(r"\bopens?\s+(?:in\s+)?(?:a\s+)?(?:new\s+)?(?:email\s+client|window|tab)\b"
+                          r"|\bcopy\s+\.?md\b|\(opens[^)]*\)", re.IGNORECASE)
+_NAV = re.compile(r"^[^|]{1,60}(?:\s\|\s+[^|]{1,60}){2,}$")
+# Words whose insertion, deletion or swap is grammar, not substance ("data at the user level").
+_FILLER = frozenset(["a", "an", "the", "that", "this", "these", "those", "which", "who", "also", "just", "simply", "then", "there", "here", "its", "their", "your", "his", "her", "of", "in", "on", "at", "to", "for", "by", "with", "as", "is", "are", "be", "been", "it", "so", "very", "where", "available", "please", "s", "e", "g", "i", "om"])
+# Tokens whose change is never a typo: a one-letter edit that flips meaning.
+_MEANINGFUL = frozenset(["not", "now", "no", "nor", "may", "must", "all", "any", "only", "will", "shall", "can", "cannot", "sell", "share"])
+
+
+@functools.lru_cache(maxsize=32768)
+def plain(text: str) -> str:
+    """Markdown without link targets, images, emphasis or escapes: what a reader sees."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _IMAGE.sub(" ", text)
+    text = _LINK.sub(r"\1", text)
+    text = _REF_LINK.sub(r"\1", text)
+    text = _ANGLE.sub(" ", text)
+    text = re.sub(r"\\([\\`*_{}\[\]()#+\-.!|>])", r"\1", text)
+    text = re.sub(r"[*_`#>|]+", " ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@functools.lru_cache(maxsize=32768)
+def key(text: str) -> str:
+    """Comparison key: equal keys mean the sentences differ only cosmetically."""
+    text = plain(text)
+    text = _UI_ARTIFACT.sub(" ", text)
+    text = _URL.sub(" ", text)
+    text = _EMAIL.sub(" ", text)
+    text = _DATE.sub(" ", text)
+    text = _NUMBERING.sub(" ", text)
+    text = _XREF.sub(r"\1", text)
+    text = re.sub(r"['’‘`´]", "", text.lower())
+    return " ".join(_WORD.findall(text))
+
+
+def words(text: str) -> list[str]:
+    """Words as a reader sees them (case kept, for rename detection)."""
+    return re.findall(r"[A-Za-z0-9][A-Za-z0-9'’.\-]*[A-Za-z0-9]|[A-Za-z0-9]", plain(_URL.sub(" ", text)))
+
+
+def _is_typo(a: str, b: str) -> bool:
+    """A one- or two-letter slip in a longer word, never a number or a meaning word."""
+    if any(c.isdigit() for c in a + b) or a.lower() in _MEANINGFUL or b.lower() in _MEANINGFUL:
+        return False
+    if min(len(a), len(b)) < 4:
+        return False
+    return difflib.SequenceMatcher(None, a.lower(), b.lower()).ratio() >= 0.8
+
+
+def _is_name(tokens: list[str]) -> bool:
+    """A short run of capitalised words: a company or product name."""
+    return 0 < len(tokens) <= 3 and all(t[:1].isupper() for t in tokens)
+
+
+def pair_is_cosmetic(old: str, new: str) -> bool:
+    """Old and new sentence differ only by key, typos, or a company/product rename."""
+    if key(old) == key(new) or (is_boilerplate(old) and is_boilerplate(new)):
+        return True
+    a = [w for w in words(old) if not _DATE.fullmatch(w)]
+    b = [w for w in words(new) if not _DATE.fullmatch(w)]
+    ops = difflib.SequenceMatcher(None, [w.lower() for w in a], [w.lower() for w in b], autojunk=False)
+    for tag, i1, i2, j1, j2 in ops.get_opcodes():
+        if tag == "equal":
+            continue
+        left, right = a[i1:i2], b[j1:j2]
+        if tag == "replace" and len(left) == len(right) == 1 and _is_typo(left[0], right[0]):
+            continue
+        if tag == "replace" and _is_name(left) and _is_name(right):
+            continue
+        if all(is_filler(w) for w in left + right):
+            continue
+        return False
+    return True
+
+
+def is_filler(word: str) -> bool:
+    """A word whose insertion or swap changes no substance: articles, pronouns, stray letters."""
+    low = word.lower().strip("'’.")
+    return low in _FILLER or (len(low) <= 2 and low.isalpha() and low not in _MEANINGFUL)
+
+
+def is_boilerplate(text: str) -> bool:
+    """A date line, banner, cross-reference, navigation bar or link list: never a clause."""
+    k = key(text)
+    if not k:
+        return True
+    if _DATE_LINE.match(k) and len(k.split()) <= 12:
+        return True
+    if _BANNER.search(plain(text)) and len(k.split()) <= 40:
+        return True
+    if _NAV.match(plain(text)) and not text.lstrip().startswith("|"):
+        return True
+    return not key(_LINK.sub("", _IMAGE.sub("", text)))  # nothing but links: navigation, TOC, promotion
+
+
+def lone_is_cosmetic(text: str, kind: str) -> bool:
+    """An added or removed sentence with no substance: boilerplate, a heading, a stray fragment."""
+    return kind == "heading" or is_boilerplate(text) or len(key(text).split()) <= 3

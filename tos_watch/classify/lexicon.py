@@ -1,0 +1,184 @@
+"""The clause lexicon: weighted cue patterns per category, built from taxonomy.md.
+
+Each cue is a small, named unit (STYLE.md point 5): a regular expression and a
+weight. A clause is flagged under a category when the distinct cues that match
+add up to at least 1.0: a strong cue (a licence qualifier, "law enforcement",
+"indefinitely") flags alone, weak ones (a bare "third parties", "store") only
+together. This keeps "access the Service" or "store" in an unrelated clause
+from flagging, which is where a plain keyword match goes wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One lexical cue of a category."""
+
+    pattern: re.Pattern[str]
+    weight: float
+
+
+def _c(regex: str, weight: float = 1.0) -> Cue:
+    return Cue(re.compile(regex, re.IGNORECASE), weight)
+
+
+_DATA = r"(?:personal\s+)?(?:data|information|info|content|recordings?|footage|videos?|photos?|messages|details)"
+_RECIPIENT = (r"(?:third[\s-]+part(?:y|ies)|affiliates?|subsidiar(?:y|ies)|(?:service|data|cloud)\s+providers?"
+              r"|vendors?|contractors?|sub-?processors?|processors?|partners?|advertisers?|marketers|sponsors"
+              r"|data\s+brokers?|law\s+enforcement|police|government(?:al)?|authorities|regulators?|agenc(?:y|ies)"
+              r"|employers?|buyers?|acquirers?|successors?|purchasers?|employees|staff|personnel"
+              r"|human\s+reviewers?|moderators?|agents|administrators?|hosting\s+(?:company|provider)"
+              r"|other\s+(?:companies|users|members|organi[sz]ations|websites|applications|apps|services)"
+              r"|3rd[\s-]+part(?:y|ies)|compan(?:y|ies)\s+(?:that|you|who|which|outside)|not\s+owned\s+by\s+us"
+              r"|anyone|third[\s-]+party\s+services?)")
+_SHARE = (r"(?:shar(?:e|es|ed|ing)|disclos(?:e|es|ed|ing|ure)|sell|sells|sold|sale\s+of|rent(?:s|ed)?\b|transfer"
+          r"(?:s|red|ring)?|provid(?:e|es|ed)\s+(?:it|them|your|such|this|the)\b|mak(?:e|es)\s+available"
+          r"|hand(?:ed)?\s+over|send|sends|sent|forward(?:s|ed)?|reveal(?:s|ed)?|releas(?:e|ed)\s+(?:your|the|such)|(?:have|has|get|gain|given|grant(?:ed)?)\s+"
+          r"access|access(?:es|ed)?\s+(?:to\s+)?(?:your|the\s+content|recordings|footage|accounts?|data))")
+
+CUES: dict[str, tuple[Cue, ...]] = {
+    "licensing": (
+        _c(r"\b(?:licen[cs]e|right)s?\b.{0,160}\b(?:worldwide|world-wide|perpetual|irrevocable|royalty[\s-]*free"
+           r"|sub-?licens\w*|transferable|fully[\s-]paid)"),
+        _c(r"\b(?:worldwide|perpetual|irrevocable|non-?exclusive|royalty[\s-]*free|sub-?licensable|transferable)\b"
+           r".{0,160}\blicen[cs]e"),
+        _c(r"\bgrants?\b.{0,60}\b(?:us|we|the\s+company|[A-Z]\w+)\b.{0,40}\b(?:licen[cs]e|right\s+to\s+use)", 1.0),
+        _c(r"\blicen[cs]e\b.{0,80}\b(?:your|user|member)s?\b.{0,30}\b(?:content|submissions?|materials?|posts?"
+           r"|photos?|videos?|data|recordings?)"),
+        _c(r"\b(?:your|user|member)s?\b.{0,30}\b(?:content|submissions?|materials?|posts?|works?)\b.{0,100}"
+           r"\blicen[cs]e"),
+        _c(r"\b(?:you|users?|members?)\s+(?:retain|keep|maintain|own|continue\s+to\s+own)\b.{0,40}"
+           r"\b(?:ownership|rights?|title|copyright|intellectual\s+property)"),
+        _c(r"\b(?:ownership|own|owns|title)\b.{0,60}\b(?:your|user|the)\s+(?:content|data|submissions?|feedback"
+           r"|materials?|works?)"),
+        _c(r"\bmoral\s+rights\b"),
+        _c(r"(?<!non-)(?<!non\s)\b(?:perpetual|irrevocabl[ey]|sub-?licens(?:e|able|ed|ing)|royalty[\s-]*free"
+           r"|fully[\s-]paid(?:[\s-]up)?)\b(?!\s+licen[cs]e\s+to\s+use\s+the\s+(?:service|software|site|app))"),
+        _c(r"\b(?:grant|grants|give|gives)\b.{0,60}\b(?:right|permission|licen[cs]e)\s+to\s+(?:use|exploit|"
+           r"access|copy|reproduce|display|publish|distribute)"),
+        _c(r"\b(?:use|display|publish|promote|exploit|reproduce)\b.{0,30}\b(?:your|user|member)s?(?:\s+|-)"
+           r"(?:generated\s+)?(?:content|submissions?|stuff|posts?|photos?|feedback|contributions?)", 0.7),
+        _c(r"\b(?:own|owns|ownership|exclusive\s+property|property\s+of)\b", 0.5),
+        _c(r"\b(?:creative\s+commons|public\s+domain|licen[cs]ed\s+under|open\s+licen[cs]e)\b"),
+        _c(r"\blicen[cs]es?\b", 0.5),
+        _c(r"\b(?:your|user|member)s?(?:\s+|-)(?:generated\s+)?(?:content|stuff|submissions?|contributions?)\b",
+           0.3),
+        _c(r"\bname,?\s+(?:and|or)\s+(?:likeness|image|voice)|\bright\s+of\s+publicity\b"),
+        _c(r"\b(?:feedback|suggestions|ideas)\b.{0,120}\b(?:own|property|licen[cs]e|without\s+(?:any\s+)?"
+           r"(?:compensation|obligation|restriction)|royalty)", 0.8),
+        _c(r"\bassign(?:s|ment)?\b.{0,60}\b(?:rights?|title|interest|ownership)\b.{0,40}\b(?:content|feedback"
+           r"|submissions?|works?)"),
+        _c(r"\b(?:intellectual\s+property|copyright)\b.{0,80}\b(?:your|user)s?\s+(?:content|data|submissions?)",
+           0.6),
+        _c(r"\b(?:reproduce|modify|adapt|publish|distribute|create\s+derivative\s+works|display\s+publicly"
+           r"|publicly\s+display)\b", 0.4),
+    ),
+    "access": (
+        _c(rf"\b{_SHARE}\b.{{0,120}}\b{_RECIPIENT}\b", 1.0),
+        _c(rf"\b{_RECIPIENT}\b.{{0,80}}\b(?:may|can|will|to|only|also)\s+(?:\w+\s+){{0,2}}(?:access|receive|view"
+           rf"|see|review|obtain|process|collect|utili[sz]e|use)\b", 1.0),
+        _c(r"\b(?:law\s+enforcement|subpoenas?|court\s+orders?|search\s+warrants?|legal\s+process"
+           r"|government(?:al)?\s+(?:requests?|agencies|authorities)|national\s+security)\b", 1.0),
+        _c(r"\b(?:do|does|did|will|shall|would)\s*(?:not|n[’']t)\s+(?:\w+\s+){0,2}(?:sell|share|rent|disclose|trade)"
+           r"|\bnever\s+(?:\w+\s+)?(?:sell|share|rent|disclose)", 1.0),
+        _c(r"\b(?:merger|acquisition|acquired|bankruptcy|reorgani[sz]ation|divest\w*|sale\s+of\s+(?:all\s+or\s+)?"
+           r"(?:some|part|substantially|our|the|company|its)|change\s+of\s+control)\b", 1.0),
+        _c(r"\b(?:have|has|gain|get|given|with)\s+access\s+to\b|\b(?:accessible|viewable|visible)\s+(?:also\s+|only\s+)?"
+           r"(?:by|to)\b", 0.6),
+        _c(r"\b(?:comply\s+with\s+(?:the\s+|applicable\s+)?law|legally\s+required|required\s+by\s+law|legal\s+"
+           r"(?:request|obligation|requirement)s?)\b", 0.5),
+        _c(rf"\b{_SHARE}\b.{{0,60}}\b{_DATA}\b", 0.5),
+        _c(r"\b(?:we|us|[A-Z]\w+)\s+(?:may|will|can|might|could|also|only|do|does)\s+(?:\w+\s+){0,2}(?:share|disclose|"
+           r"reveal|release|sell|provide|transfer|give)\b", 0.5),
+        _c(rf"\b{_RECIPIENT}\b", 0.4),
+        _c(r"\b(?:publicly\s+(?:visible|available|accessible)|visible\s+to\s+(?:anyone|everyone|other|the\s+public))",
+           0.8),
+    ),
+    "retention": (
+        _c(r"(?<!you\s)(?<!You\s)\b(?:retain|retains|retained|retaining)\b(?!\s+(?:all\s+|full\s+|any\s+|the\s+|"
+           r"your\s+|its\s+)*(?:ownership|rights?|copyright|title|control|responsib\w+|licen[cs]e))", 1.0),
+        _c(r"\b(?:data|record)?\s*retention\b", 1.0),
+        _c(r"\b(?:(?:kept|stored|retained|available|remain)\s+(?:\w+\s+){0,2}(?:permanently|forever)|for\s+a\s+"
+           r"limited\s+(?:time|period)|ephemeral|for\s+an?\s+(?:undefined|unlimited|indefinite)\s+(?:time|period)"
+           r"|remain\s+in\s+our\s+(?:records|systems|archives|backups))\b", 1.0),
+        _c(r"\b(?:keep|kept|stor\w+|retain\w*|remain\w*|available)\b.{0,60}\beven\s+after\b", 1.0),
+        _c(r"\b(?:any\s+)?longer\s+than\s+(?:we\s+need|is\s+)?(?:necessary|needed|required)|\blong\s+enough\s+to\b"
+           r"|\bpermanently\s+(?:available|stored|kept|retained|archived)\b", 1.0),
+        _c(r"\b(?:still|remain|continue)\w*\b.{0,80}\bafter\s+(?:you\s+)?(?:have\s+)?(?:deactivat|delet|clos|left|"
+           r"terminat|cancel)\w*|\bafter\s+(?:you\s+)?(?:have\s+)?(?:deactivat|delet|clos|terminat|cancel)\w*.{0,80}"
+           r"\b(?:still|remain|continue)\w*", 0.8),
+        _c(r"\b(?:logs?|logged|log\s+data)\b", 0.4),
+        _c(r"\b(?:anonymi[sz]\w+|pseudonymi[sz]\w+|de-?identif\w+)\b", 0.5),
+        _c(r"\b(?:keep|keeps|kept|store|stores|stored|storing|hold|holds|held|preserve[sd]?|archived?|maintain(?:s|ed)?"
+           r")\b.{0,120}\b(?:\d+|one|two|three|six|twelve|thirty|sixty|ninety)\s*(?:days?|weeks?|months?|years?)\b",
+           1.0),
+        _c(r"\b(?:indefinitely|in\s+perpetuity|as\s+long\s+as\s+(?:is\s+)?(?:necessary|needed|required|reasonably"
+           r"|your\s+account|you\s+(?:have|maintain|use)|we\s+(?:need|have))|for\s+as\s+long\s+as|no\s+longer"
+           r"\s+(?:than|needed|necessary|required)|retention\s+periods?)", 1.0),
+        _c(r"(?<!can\s)(?<!may\s)\b(?:deleted|delete|deletes|deletion|erase[sd]?|erasure|purged?|destroy(?:ed)?|"
+           r"removed|anonymi[sz]ed?|"
+           r"de-?identif\w+)\b.{0,120}\b(?:after|within|once|when|upon|following|(?:\d+|thirty|sixty|ninety)\s+"
+           r"(?:days?|months?|years?)|backups?|closed?|terminat\w+)", 0.8),
+        _c(r"\b(?:after|upon|following|once)\b.{0,40}\b(?:account|membership)\b.{0,30}\b(?:clos\w+|delet\w+|"
+           r"terminat\w+|cancel\w+)\b.{0,120}\b(?:keep|kept|store|stored|retain|remain|delete|deleted|copies)", 0.8),
+        _c(r"\b(?:backups?|backup\s+copies|residual\s+copies|archives?|cached\s+copies)\b", 0.6),
+        _c(r"\b(?:keep|keeps|kept|store|stores|stored|storing)\b.{0,40}\b(?:your|such|this|the|personal)\b", 0.4),
+        _c(r"\b(?:remain|persist)s?\b.{0,40}\b(?:after|on\s+our\s+servers|in\s+our\s+(?:systems|records))", 0.6),
+    ),
+    "biometrics": (
+        _c(r"\b(?:biometrics?|facial\s+(?:recognition|geometry|features|scan|template)|face\s+(?:recognition|"
+           r"geometry|scan|template|print|id|match\w*|verification)|faceprints?|voice\s*prints?|voice\s+recognition"
+           r"|iris\s+scan|retina\w*|palm\s*prints?|liveness\s+(?:check|detection)|selfie)\b"),
+        _c(r"(?<!browser\s)(?<!device\s)(?<!digital\s)\bfingerprints?\b(?!ing)(?!\s+(?:of\s+)?(?:your\s+)?"
+           r"(?:browser|device))", 0.8),
+    ),
+    "ai_training": (
+        _c(r"\b(?:train|trains|trained|training|fine-?tun\w+|improve|improving|develop|developing|build|building)"
+           r"\b.{0,80}\b(?:models?|machine[\s-]+learning|artificial\s+intelligence|AI|algorithms?|LLMs?|neural)\b"),
+        _c(r"\b(?:machine[\s-]+learning|artificial\s+intelligence|generative\s+AI|large\s+language\s+models?|LLMs?"
+           r"|AI\s+(?:models?|features?|systems?|tools?|services?))\b", 0.6),
+        _c(r"\b(?:models?|machine[\s-]+learning|artificial\s+intelligence|AI)\b.{0,80}\b(?:train|trains|trained|"
+           r"training)\b"),
+        _c(r"\b(?:annotat\w+|label(?:l)?ing)\b.{0,60}\b(?:recordings?|audio|video|images?|data)", 0.8),
+        _c(r"\b(?:text|data)[\s-]+(?:and[\s-]+data[\s-]+)?mining\b|\bscrap(?:e|ing)\b", 0.5),
+    ),
+    "user_rights": (
+        _c(r"(?<!reserve\sthe\s)(?<!reserves\sthe\s)\bright\s+(?:to|of)\s+(?:access|rectif\w+|correct\w*|erasure|delet\w+|object|restrict\w*|data"
+           r"\s+portability|portability|withdraw|be\s+forgotten|know|opt|request|lodge|complain)"),
+        _c(r"\b(?:you|users?)\s+(?:can|may|have\s+the\s+right\s+to|are\s+entitled\s+to)\s+(?:\w+\s+){0,3}"
+           r"(?:access|correct|rectify|delete|erase|update|export|download|port|opt[\s-]*out|withdraw|object|"
+           r"request\s+(?:access|deletion|a\s+copy|that)|unsubscribe|deactivate|close\s+your\s+account)\b"),
+        _c(r"\bopt[\s-]*(?:out|in)\b|\bunsubscribe\b|\bwithdraw\w*\s+(?:your\s+)?consent\b|\bdo\s+not\s+sell\b", 0.8),
+        _c(r"\b(?:your\s+(?:privacy\s+)?(?:rights|choices)|data\s+subject\s+(?:rights|requests?)|data\s+portability"
+           r"|privacy\s+settings|manual\s+review|human\s+review)\b", 0.6),
+        _c(r"\b(?:with|without)\s+your\s+(?:explicit\s+|prior\s+|express\s+)?consent\b", 0.4),
+        _c(r"\b(?:export|download)\b.{0,40}\b(?:your\s+)?(?:data|content|information)\b", 0.6),
+    ),
+    "changes": (
+        _c(r"\b(?:modify|modifies|change|changes|amend|amends|update|updates|revise|revises|replace)\b.{0,60}\b"
+           r"(?:these|this|the|our)\s+(?:terms|agreement|policy|privacy\s+(?:policy|notice|statement)|conditions"
+           r"|tos|terms\s+of\s+(?:service|use))"),
+        _c(r"\b(?:changes|modifications|amendments|updates|revisions)\s+(?:to|of)\s+(?:these|this|the|our)\s+"
+           r"(?:terms|agreement|policy|privacy|conditions)"),
+        _c(r"\bcontinu\w+\s+(?:to\s+)?(?:use|access)\w*\b.{0,80}\b(?:after|following|constitutes|means|"
+           r"acceptance|accept|agree)"),
+        _c(r"\b(?:notify|inform|notice\s+to)\s+(?:you|users)\b.{0,60}\b(?:changes?|modifications?|updates?|"
+           r"amendments?)", 0.8),
+        _c(r"\b(?:at\s+any\s+time|from\s+time\s+to\s+time|sole\s+discretion)\b", 0.3),
+    ),
+    "disputes": (
+        _c(r"\b(?:arbitrat\w+|class[\s-]+actions?|class[\s-]+wide|jury\s+trial|governing\s+law|governed\s+by|"
+           r"jurisdiction|venue|indemnif\w+|hold\s+(?:us\s+)?harmless|limitation\s+of\s+liability|"
+           r"injunctive\s+relief|small\s+claims|dispute\s+resolution|resolv\w+\s+(?:any\s+)?disputes?)\b"),
+        _c(r"\bdisputes?\b", 0.6),
+        _c(r"\b(?:liable|liability|liabilities|damages|warrant(?:y|ies)|disclaim\w*|as\s+is|as\s+available|"
+           r"merchantability|fitness\s+for\s+a\s+particular|consequential|incidental|punitive)\b", 1.0),
+        _c(r"\b(?:courts?\s+(?:of|in|located)|laws\s+of\s+(?:the\s+)?(?:state|england|ireland|germany|california|"
+           r"new\s+york|delaware|france|switzerland|netherlands|sweden|japan))\b", 1.0),
+        _c(r"\b(?:waive|waiver)\b.{0,60}\b(?:claims?|rights?)\b", 0.6),
+    ),
+}

@@ -1,0 +1,118 @@
+"""Split a normalised Markdown version into sections, blocks and sentences.
+
+A clause change is only readable with its heading, so every block carries the
+heading it sits under. Blocks are paragraphs, list items and table rows; the
+sentence is the unit later aligned, because sentences survive re-wrapping,
+paragraph splits and merges, while paragraphs do not.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s*(.*?)\s*#*\s*$")
+_SETEXT = re.compile(r"^\s{0,3}(=+|-+)\s*$")
+_BOLD_LINE = re.compile(r"^\s*(\*\*|__)([^*_]{2,120})(\*\*|__)\s*:?\s*$")
+_LIST_ITEM = re.compile(r"^\s*(?:[*+\-·•]|\d{1,3}[.)])\s+")
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_HRULE = re.compile(r"^\s*([*\-_]\s*){3,}$")
+# Split after . ! ? ; when the next sentence starts like one; abbreviations are glued back below.
+_SENT_SPLIT = re.compile(r"(?<=[.!?;])\s+(?=[\"“'(\[*_]*[A-Z0-9])")
+_ABBREV = re.compile(r"(?:\b(?:e\.g|i\.e|etc|inc|ltd|co|corp|no|vs|u\.s|u\.k|mr|ms|dr|st|art|sec)\.|\b[A-Z]\.)$",
+                     re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Block:
+    """A paragraph, list item or table row, with the heading it sits under."""
+
+    index: int
+    section: str
+    text: str
+    kind: str  # "paragraph" | "heading" | "table" | "list"
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of a block; `block` indexes into the version's blocks."""
+
+    block: int
+    section: str
+    text: str
+
+
+def _strip_heading_marks(text: str) -> str:
+    """Heading text without Markdown emphasis, for display as context."""
+    return re.sub(r"[*_`#\\]+", "", text).strip()
+
+
+def _raw_blocks(markdown: str) -> list[tuple[str, str]]:
+    """Group lines into (kind, text) blocks: blank lines, list items and table rows separate them."""
+    blocks: list[tuple[str, str]] = []
+    current: list[str] = []
+
+    def flush() -> None:
+        if current:
+            blocks.append(("paragraph", " ".join(s.strip() for s in current)))
+            current.clear()
+
+    for line in markdown.splitlines():
+        if not line.strip() or _HRULE.match(line) or _TABLE_RULE.match(line):
+            flush()
+        elif _HEADING.match(line):
+            flush()
+            blocks.append(("heading", _HEADING.match(line).group(2)))  # type: ignore[union-attr]
+        elif _SETEXT.match(line) and current:
+            title = " ".join(s.strip() for s in current)
+            current.clear()
+            blocks.append(("heading", title))
+        elif line.lstrip().startswith("|"):
+            flush()
+            blocks.append(("table", line.strip()))
+        elif _LIST_ITEM.match(line):
+            flush()
+            current.append(line)
+            flush()
+            blocks[-1] = ("list", blocks[-1][1])
+        else:
+            current.append(line)
+    flush()
+    return blocks
+
+
+def blocks(markdown: str) -> list[Block]:
+    """Blocks of a version in order, each tagged with its nearest heading."""
+    out: list[Block] = []
+    section = ""
+    for kind, text in _raw_blocks(markdown):
+        if kind == "paragraph" and _BOLD_LINE.match(text):
+            kind = "heading"
+        if kind == "heading":
+            section = _strip_heading_marks(text)[:120]
+        out.append(Block(len(out), section, text, kind))
+    return out
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a block; conservative, since a missed split only makes a clause longer."""
+    parts = _SENT_SPLIT.split(text.strip())
+    merged: list[str] = []
+    for part in parts:
+        if merged and _ABBREV.search(merged[-1]):
+            merged[-1] = f"{merged[-1]} {part}"
+        else:
+            merged.append(part)
+    return [p for p in merged if p.strip()]
+
+
+def block_sentences(block: Block) -> list[Sentence]:
+    """Sentences of one block; table rows and headings stay whole."""
+    pieces = [block.text] if block.kind in ("heading", "table") else split_sentences(block.text)
+    return [Sentence(block.index, block.section, p) for p in pieces]
+
+
+def sentences(markdown: str) -> tuple[list[Block], list[Sentence]]:
+    """Blocks of a version and all their sentences."""
+    bl = blocks(markdown)
+    return bl, [s for b in bl for s in block_sentences(b)]

@@ -1,0 +1,70 @@
+"""Terminal tables for check and history (rich); page text is printed as plain text, never markup."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from tos_watch.models import Outcome, RunReport, Status, VersionInfo
+
+console = Console()
+
+STATUS_STYLE = {Status.FIRST_SEEN: "cyan", Status.CHANGED: "bold yellow", Status.UNCHANGED: "dim",
+                Status.SUSPECT: "magenta", Status.FAILED: "bold red"}
+
+
+def version_flags(v: VersionInfo) -> list[str]:
+    """Short flags for a version's change: severity, categories with direction, or cosmetic."""
+    a = v.assessment
+    if not a:
+        return []
+    if a.get("cosmetic"):
+        return ["cosmetic"]
+    flags = [f"{cat}:{direction}" for cat, direction in sorted(a.get("categories", {}).items())]
+    severity = a.get("severity")
+    return ([f"[{severity}]"] if severity and severity != "none" else []) + (flags or ["substantive"])
+
+
+def outcome_table(report: RunReport) -> None:
+    """The summary after a check: what changed and what failed, then the counts."""
+    table = Table(title="tos-watch check", show_lines=False)
+    for column in ("service", "document", "outcome", "detail"):
+        table.add_column(column)
+    for o in report.outcomes:
+        if o.status is Status.UNCHANGED:
+            continue
+        table.add_row(Text(o.document.service), Text(o.document.type),
+                      Text(o.status.value, style=STATUS_STYLE[o.status]), Text(_detail(o)))
+    if table.row_count:
+        console.print(table)
+    counts = ", ".join(f"{len(report.by_status(s))} {s.value.replace('_', ' ')}" for s in Status)
+    console.print(f"{len(report.outcomes)} documents checked: {counts}")
+
+
+def _detail(o: Outcome) -> str:
+    if o.status is Status.FAILED:
+        return o.error or ""
+    if o.status is Status.SUSPECT:
+        return o.note or ""
+    if o.status is Status.CHANGED:
+        flags = " ".join(version_flags(o.version)) if o.version else ""
+        return f"+{o.words_added} / -{o.words_removed} words  {flags}"
+    if o.status is Status.FIRST_SEEN and o.version:
+        return f"{o.version.size:,} characters recorded"
+    return ""
+
+
+def history_table(found: list[VersionInfo]) -> None:
+    """Versions grouped by document type, oldest first."""
+    table = Table(title=f"{found[0].document_service}: versions")
+    for column in ("document", "#", "recorded", "size", "origin", "what changed"):
+        table.add_column(column)
+    counters: dict[str, int] = {}
+    for v in found:
+        counters[v.document_type] = counters.get(v.document_type, 0) + 1
+        n = counters[v.document_type]
+        what = "first version" if n == 1 else (" ".join(version_flags(v)) or "changed")
+        table.add_row(Text(v.document_type), str(n), f"{v.recorded_at:%Y-%m-%d %H:%M}", f"{v.size:,}",
+                      v.origin, Text(what))
+    console.print(table)
