@@ -41,3 +41,6 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 from tos_watch.cli import core  # noqa: E402
 
 core.register(main)
+from tos_watch.cli import classify_cmds  # noqa: E402
+
+classify_cmds.register(main)
