@@ -16,7 +16,7 @@ import tomllib
 import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import soupsieve
@@ -50,7 +50,7 @@ class FetchOptions:
     values: dict[str, Any] = field(default_factory=dict)
 
 
-FETCH_KEYS = {"user_agent": str, "concurrency": int, "per_host": int, "connect_timeout": (int, float),
+FETCH_KEYS: dict[str, type | tuple[type, ...]] = {"user_agent": str, "concurrency": int, "per_host": int, "connect_timeout": (int, float),
               "read_timeout": (int, float), "total_timeout": (int, float), "retries": int,
               "backoff": (int, float), "max_retry_after": (int, float), "max_bytes": int,
               "max_redirects": int, "respect_robots": bool}
@@ -180,10 +180,10 @@ def parse_settings(raw: dict[str, Any], *, source: str = DEFAULT_CONFIG, base: P
 
 def _storage(p: _Parser, t: dict[str, Any], base: Path | None) -> StorageSettings:
     p.keys(t, {"dir", "database_url"}, "storage")
-    directory = Path(os.environ.get("TOS_WATCH_STORAGE_DIR") or p.str(t, "dir", "storage", "snapshots"))
+    directory = Path(os.environ.get("TOS_WATCH_STORAGE_DIR") or p.text(t, "dir", "storage", "snapshots"))
     if not directory.is_absolute() and base is not None and "TOS_WATCH_STORAGE_DIR" not in os.environ:
         directory = base / directory
-    url = os.environ.get("TOS_WATCH_DATABASE_URL") or p.str(t, "database_url", "storage", None)
+    url = os.environ.get("TOS_WATCH_DATABASE_URL") or p.text(t, "database_url", "storage", None)
     return StorageSettings(dir=directory, database_url=url)
 
 
@@ -193,7 +193,7 @@ def _fetch(p: _Parser, t: dict[str, Any]) -> FetchOptions:
         kind = FETCH_KEYS[key]
         if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
             p.fail("fetch", f'"{key}" has the wrong type ({type(value).__name__})')
-        if not isinstance(value, (bool, str)) and value <= 0:
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value <= 0:
             p.fail("fetch", f'"{key}" must be positive')
     return FetchOptions(dict(t))
 
@@ -201,10 +201,10 @@ def _fetch(p: _Parser, t: dict[str, Any]) -> FetchOptions:
 def _schedule(p: _Parser, t: dict[str, Any]) -> ScheduleSettings:
     p.keys(t, {"check", "jitter", "digest", "timezone"}, "schedule")
     d = ScheduleSettings()
-    settings = ScheduleSettings(check=p.str(t, "check", "schedule", d.check),
-                                jitter=p.str(t, "jitter", "schedule", d.jitter),
-                                digest=p.str(t, "digest", "schedule", d.digest),
-                                timezone=p.str(t, "timezone", "schedule", d.timezone))
+    settings = ScheduleSettings(check=p.text(t, "check", "schedule", d.check),
+                                jitter=p.text(t, "jitter", "schedule", d.jitter),
+                                digest=p.text(t, "digest", "schedule", d.digest),
+                                timezone=p.text(t, "timezone", "schedule", d.timezone))
     try:  # fail at load, one line, rather than when the daemon first schedules a job
         parse_schedule(settings.check)
         parse_schedule(settings.digest)
@@ -227,14 +227,14 @@ def _smtp(p: _Parser, t: Any) -> SmtpSettings | None:
     if "password" in t:
         p.fail("smtp", 'secrets are read only from the environment: use password_env = "VARIABLE"')
     p.keys(t, keys, "smtp")
-    host = p.str(t, "host", "smtp", None)
+    host = p.text(t, "host", "smtp", None)
     if not host:
         p.fail("smtp", 'missing "host"')
-    return SmtpSettings(host=host, port=p.int(t, "port", "smtp", 587),
-                        starttls=p.bool(t, "starttls", "smtp", True), tls=p.bool(t, "tls", "smtp", False),
-                        username=p.str(t, "username", "smtp", None),
-                        password_env=p.str(t, "password_env", "smtp", None),
-                        sender=p.str(t, "from", "smtp", SmtpSettings.sender),
+    return SmtpSettings(host=host, port=p.integer(t, "port", "smtp", 587),
+                        starttls=p.flag(t, "starttls", "smtp", True), tls=p.flag(t, "tls", "smtp", False),
+                        username=p.text(t, "username", "smtp", None),
+                        password_env=p.text(t, "password_env", "smtp", None),
+                        sender=p.text(t, "from", "smtp", SmtpSettings.sender),
                         timeout=float(p.number(t, "timeout", "smtp", 30.0)))
 
 
@@ -242,44 +242,44 @@ def _subscriber(p: _Parser, t: Any, where: str) -> Subscriber:
     if not isinstance(t, dict):
         p.fail(where, "must be a table")
     p.keys(t, {"email", "services", "categories", "min_severity", "include_cosmetic"}, where)
-    email = p.str(t, "email", where, None)
+    email = p.text(t, "email", where, None)
     if not email or not _EMAIL.match(email):
         p.fail(where, f'"email" must be an email address, got {email!r}')
     categories = p.strings(t, "categories", where)
     for c in categories or ():
         if c not in CATEGORIES:
             p.fail(where, f'unknown category "{c}"{_suggest(c, CATEGORIES)}; one of {", ".join(CATEGORIES)}')
-    severity = p.str(t, "min_severity", where, "low")
+    severity = p.text(t, "min_severity", where, "low")
     if severity not in SEVERITIES:
         p.fail(where, f'min_severity must be one of {", ".join(SEVERITIES)}, got "{severity}"')
     return Subscriber(email=email, services=p.strings(t, "services", where), categories=categories,
-                      min_severity=severity, include_cosmetic=p.bool(t, "include_cosmetic", where, False))
+                      min_severity=severity, include_cosmetic=p.flag(t, "include_cosmetic", where, False))
 
 
 def _digest(p: _Parser, t: dict[str, Any], base: Path | None) -> DigestSettings:
     p.keys(t, {"send_empty", "max_changes", "outbox", "backlog", "retry", "retry_max"}, "digest")
-    outbox = p.str(t, "outbox", "digest", None)
+    outbox = p.text(t, "outbox", "digest", None)
     path = Path(outbox) if outbox else None
     if path is not None and not path.is_absolute() and base is not None:
         path = base / path
     d = DigestSettings()
-    durations = {k: p.str(t, k, "digest", getattr(d, k)) for k in ("backlog", "retry", "retry_max")}
+    durations = {k: p.text(t, k, "digest", getattr(d, k)) for k in ("backlog", "retry", "retry_max")}
     for key, value in durations.items():
         try:
             parse_duration(value)
         except ScheduleError as exc:
             p.fail("digest", f'"{key}": {exc}')
-    max_changes = p.int(t, "max_changes", "digest", 200)
+    max_changes = p.integer(t, "max_changes", "digest", 200)
     if max_changes < 1:
         p.fail("digest", '"max_changes" must be at least 1')
-    return DigestSettings(send_empty=p.bool(t, "send_empty", "digest", False), max_changes=max_changes,
+    return DigestSettings(send_empty=p.flag(t, "send_empty", "digest", False), max_changes=max_changes,
                           outbox=path, **durations)
 
 
 def _feed(p: _Parser, t: dict[str, Any]) -> FeedSettings:
     p.keys(t, {"serve", "host", "port", "entries"}, "feed")
-    return FeedSettings(serve=p.bool(t, "serve", "feed", False), host=p.str(t, "host", "feed", "127.0.0.1"),
-                        port=p.int(t, "port", "feed", 8080), entries=p.int(t, "entries", "feed", 100))
+    return FeedSettings(serve=p.flag(t, "serve", "feed", False), host=p.text(t, "host", "feed", "127.0.0.1"),
+                        port=p.integer(t, "port", "feed", 8080), entries=p.integer(t, "entries", "feed", 100))
 
 
 # --- documents -----------------------------------------------------------------------------------
@@ -310,7 +310,7 @@ def parse_document(p: _Parser, t: Any, where: str) -> Document:
     if not isinstance(t, dict):
         p.fail(where, "must be a table")
     p.keys(t, DOCUMENT_KEYS, where)
-    service, doc_type = p.str(t, "service", where, None), p.str(t, "type", where, None)
+    service, doc_type = p.text(t, "service", where, None), p.text(t, "type", where, None)
     if not service or not doc_type:
         p.fail(where, 'needs both "service" and "type" (e.g. service = "Ring", type = "Privacy Policy")')
     where = f'{where} ("{service} / {doc_type}")'
@@ -323,7 +323,7 @@ def parse_document(p: _Parser, t: Any, where: str) -> Document:
         sources = tuple(_source(p, s, f"{where}.combine[{j}]", inherit=t) for j, s in enumerate(parts))
     else:
         sources = (_source(p, t, where, inherit={}),)
-    interval = p.str(t, "interval", where, None)
+    interval = p.text(t, "interval", where, None)
     return Document(service=service, type=doc_type, sources=sources, interval=interval)
 
 
@@ -332,13 +332,13 @@ def _source(p: _Parser, t: Any, where: str, inherit: dict[str, Any]) -> Source:
         p.fail(where, "must be a table with a url")
     if inherit:
         p.keys(t, SOURCE_KEYS, where)
-    url = p.str(t, "url", where, None)
+    url = p.text(t, "url", where, None)
     if not url:
         p.fail(where, 'missing "url"')
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         p.fail(where, f'url must be an http(s) address, got "{url}"')
-    render = p.str(t, "render", where, None) or p.str(inherit, "render", where, "http")
+    render = p.text(t, "render", where, None) or p.text(inherit, "render", where, "http")
     if render not in ("http", "browser"):
         p.fail(where, f'render must be "http" or "browser", got "{render}"')
     return Source(url=url, select=_selectors(p, t.get("select", inherit.get("select")), where, "select"),
@@ -398,7 +398,7 @@ class _Parser:
     def __init__(self, source: str) -> None:
         self.source = source
 
-    def fail(self, where: str, message: str) -> Any:
+    def fail(self, where: str, message: str) -> NoReturn:
         raise ConfigError(message, source=self.source, where=where or None)
 
     def keys(self, t: dict[str, Any], allowed: set[str], where: str) -> None:
@@ -424,16 +424,16 @@ class _Parser:
             self.fail(where, f'"{key}" must be {name}, got {value!r}')
         return value
 
-    def str(self, t: dict[str, Any], key: str, where: str, default: Any) -> Any:
+    def text(self, t: dict[str, Any], key: str, where: str, default: Any) -> Any:
         return self._typed(t, key, where, default, str, "a string")
 
-    def int(self, t: dict[str, Any], key: str, where: str, default: int) -> int:
+    def integer(self, t: dict[str, Any], key: str, where: str, default: int) -> int:
         return self._typed(t, key, where, default, int, "an integer")  # type: ignore[no-any-return]
 
     def number(self, t: dict[str, Any], key: str, where: str, default: float) -> float:
         return self._typed(t, key, where, default, (int, float), "a number")  # type: ignore[no-any-return]
 
-    def bool(self, t: dict[str, Any], key: str, where: str, default: bool) -> bool:
+    def flag(self, t: dict[str, Any], key: str, where: str, default: bool) -> bool:
         return self._typed(t, key, where, default, bool, "true or false")  # type: ignore[no-any-return]
 
     def strings(self, t: dict[str, Any], key: str, where: str) -> tuple[str, ...] | None:

@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from tos_watch import classify, diff
@@ -22,7 +22,16 @@ from tos_watch.config import Settings
 from tos_watch.errors import DocumentError, EmptyTextError, ExtractError
 from tos_watch.extract import combine, extract
 from tos_watch.fetch import Fetcher, FetchSettings
-from tos_watch.models import Document, FetchResult, Outcome, RunReport, Source, Status, Validators, VersionInfo
+from tos_watch.models import (
+    Document,
+    FetchResult,
+    Outcome,
+    RunReport,
+    Source,
+    Status,
+    Validators,
+    VersionInfo,
+)
 from tos_watch.store import CheckRecord, SnapshotPart, Store, text_hash
 
 log = logging.getLogger(__name__)
@@ -76,7 +85,7 @@ async def _fetch_all(doc: Document, fetcher: Fetcher, store: Store) -> list[Fetc
 
 async def check_document(doc: Document, fetcher: Fetcher, store: Store) -> Outcome:
     """Check one document end to end; every failure becomes a FAILED outcome."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     try:
         results = await _fetch_all(doc, fetcher, store)
         if results is None:
@@ -192,5 +201,5 @@ def reextract(doc: Document, store: Store) -> VersionInfo | None:
         raise ExtractError(f"{doc.label}: its sources changed since the last fetch; run `tos-watch check`")
     results = [FetchResult(p.url, p.status, p.content, p.content_type, Validators()) for p in parts]
     text = extract_document(doc, results)
-    return store.record_version(doc, text, datetime.now(timezone.utc), origin="reextract",
+    return store.record_version(doc, text, datetime.now(UTC), origin="reextract",
                                 snapshot_id=snapshot_id)

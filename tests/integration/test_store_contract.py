@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from tests.support.postgres import postgres_server
 from tos_watch.config import StorageSettings
 from tos_watch.models import Document, Source, Validators
 from tos_watch.store import CheckRecord, SnapshotPart, SqlStore, open_store
-from tests.support.postgres import postgres_server
 
 RING = Document("Ring", "Privacy Policy", (Source("https://ring.com/privacy-notice"),))
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")

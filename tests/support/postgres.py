@@ -53,7 +53,10 @@ def postgres_server() -> Iterator[str]:
     if os.geteuid() == 0:
         shutil.chown(tmp, "postgres")
         shutil.chown(data, "postgres")
-    run = lambda argv: subprocess.run(_as_server_user(argv), check=True, capture_output=True)  # noqa: E731
+
+    def run(argv: list[str]) -> None:
+        subprocess.run(_as_server_user(argv), check=True, capture_output=True)
+
     run([str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"])
     port = _free_port()
     opts = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 
 import click
@@ -127,7 +127,7 @@ def _parse_date(value: str, option: str) -> datetime:
         raise ConfigError(f"{option} {value!r} is not a date (use YYYY-MM-DD or an ISO 8601 time)") from None
     if len(value) == 10:  # a bare date means the end of that day
         parsed = parsed.replace(hour=23, minute=59, second=59)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _pick_versions(found: list[VersionInfo], service: str, doc_type: str, from_: str | None,

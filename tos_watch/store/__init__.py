@@ -12,8 +12,15 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from tos_watch.models import Document, Validators, VersionInfo
-from tos_watch.store.sql import (ChangeRecord, CheckRecord, DocumentState, SnapshotPart, SqlStore,
-                                 open_store, text_hash)
+from tos_watch.store.sql import (
+    ChangeRecord,
+    CheckRecord,
+    DocumentState,
+    SnapshotPart,
+    SqlStore,
+    open_store,
+    text_hash,
+)
 
 __all__ = ["ChangeRecord", "CheckRecord", "DocumentState", "SnapshotPart", "SqlStore", "Store",
            "open_store", "text_hash"]

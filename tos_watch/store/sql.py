@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +83,7 @@ def utc(dt: datetime | None) -> datetime | None:
     """SQLite drops tzinfo; every datetime we hand out is aware UTC."""
     if dt is None:
         return None
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 def _connect_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -144,8 +144,8 @@ class SqlStore:
             row = c.execute(sa.select(documents.c.id, documents.c.url).where(
                 documents.c.service == doc.service, documents.c.type == doc.type)).first()
             if row is None:
-                doc_id = c.execute(documents.insert().values(
-                    service=doc.service, type=doc.type, url=doc.url, created_at=_now())).inserted_primary_key[0]
+                doc_id = _insert(c, documents, service=doc.service, type=doc.type, url=doc.url,
+                                 created_at=_now())
             else:
                 doc_id = row.id
                 if row.url != doc.url:
@@ -239,8 +239,8 @@ class SqlStore:
             doc_id = self.document_id(record.document, c)
             snapshot_id = None
             if parts is not None:
-                snapshot_id = c.execute(snapshots.insert().values(
-                    document_id=doc_id, fetched_at=record.checked_at, parts=parts)).inserted_primary_key[0]
+                snapshot_id = _insert(c, snapshots, document_id=doc_id, fetched_at=record.checked_at,
+                                      parts=parts)
             version_id = None
             if record.text is not None and text_hash is not None:
                 version_id = self._insert_version(
@@ -292,10 +292,10 @@ class SqlStore:
             .order_by(versions.c.recorded_at.desc(), versions.c.id.desc()).limit(1)).first()
         if previous is not None and previous.text_hash == text_hash:
             return None  # saving the text of the version it follows is a no-op
-        return int(c.execute(versions.insert().values(
-            document_id=doc_id, recorded_at=at, text_hash=text_hash, size=len(text), snapshot_id=snapshot_id,
-            previous_id=previous.id if previous else None, origin=origin, source_ref=source_ref,
-            assessment=assessment, words_added=words[0], words_removed=words[1])).inserted_primary_key[0])
+        return _insert(c, versions, document_id=doc_id, recorded_at=at, text_hash=text_hash, size=len(text),
+                       snapshot_id=snapshot_id, previous_id=previous.id if previous else None, origin=origin,
+                       source_ref=source_ref, assessment=assessment, words_added=words[0],
+                       words_removed=words[1])
 
     # --- snapshots ---------------------------------------------------------------------------
 
@@ -319,6 +319,13 @@ class SqlStore:
                 yield c
 
 
+def _insert(c: Connection, table: sa.Table, **values: Any) -> int:
+    """Insert a row and return its new id."""
+    key = c.execute(table.insert().values(**values)).inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
 def _version(row: Any) -> VersionInfo:
     return VersionInfo(id=row.id, document_service=row.service, document_type=row.type,
                        recorded_at=utc(row.recorded_at) or _now(), text_hash=row.text_hash, size=row.size,
@@ -326,7 +333,7 @@ def _version(row: Any) -> VersionInfo:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def text_hash(text: str) -> str:
