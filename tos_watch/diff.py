@@ -146,7 +146,7 @@ class _Alignment:
 
 
 def _regions(a: list[str], b: list[str]) -> list[tuple[str, int, int, int, int]]:
-    return SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    return list(SequenceMatcher(None, a, b, autojunk=False).get_opcodes())
 
 
 def _exact_moves(a: list[str], b: list[str], changed: list[tuple[int, int, int, int]]) -> dict[int, int]:

@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
 
 import charset_normalizer
 import soupsieve
-from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4 import BeautifulSoup, PageElement, Tag
 from markdownify import MarkdownConverter
 
 from tos_watch.errors import EmptyTextError, ExtractError, SelectorError
@@ -67,10 +67,10 @@ def _declared_charsets(content: bytes, content_type: str | None) -> Iterator[str
     for bom, encoding in _BOMS:
         if content.startswith(bom):
             yield encoding
-    if content_type and (match := _HEADER_CHARSET.search(content_type)):
-        yield match.group(1)
-    if match := _META_CHARSET.search(content[:2048]):
-        yield match.group(1).decode("ascii", "replace")
+    if content_type and (header := _HEADER_CHARSET.search(content_type)):
+        yield header.group(1)
+    if meta := _META_CHARSET.search(content[:2048]):
+        yield meta.group(1).decode("ascii", "replace")
 
 
 def decode(content: bytes, content_type: str | None) -> str:
@@ -217,7 +217,7 @@ def _positions(root: Tag) -> dict[int, tuple[int, int]]:
     """Pre-order (start, end) of every node under root, keyed by id(); end = last descendant."""
     spans: dict[int, tuple[int, int]] = {}
     counter = 0
-    stack: list[tuple[Tag | NavigableString, bool]] = [(root, False)]
+    stack: list[tuple[PageElement, bool]] = [(root, False)]
     starts: dict[int, int] = {}
     while stack:
         node, done = stack.pop()
@@ -246,15 +246,15 @@ def _range_bounds(root: Tag, sel: RangeSelector, url: str) -> tuple[dict[int, tu
     return spans, first, stop
 
 
-def _clip(node: Tag | NavigableString, spans: dict[int, tuple[int, int]], first: int, stop: int,
-          soup: BeautifulSoup) -> Tag | NavigableString | None:
+def _clip(node: PageElement, spans: dict[int, tuple[int, int]], first: int, stop: int,
+          soup: BeautifulSoup) -> PageElement | None:
     """A copy of the part of `node` inside [first, stop); partly covered tags are copied shallowly."""
     start, end = spans[id(node)]
     if end < first or start >= stop:
         return None
     if (start >= first and end < stop) or not isinstance(node, Tag):
         return node.__copy__()
-    shell = soup.new_tag(node.name, attrs=dict(node.attrs))
+    shell = soup.new_tag(node.name, attrs={k: " ".join(v) if isinstance(v, list) else str(v) for k, v in node.attrs.items()})
     for child in node.contents:
         if (part := _clip(child, spans, first, stop, soup)) is not None:
             shell.append(part)
@@ -274,8 +274,8 @@ def _select_range(soup: BeautifulSoup, sel: RangeSelector, url: str) -> Tag:
 def _remove_range(soup: BeautifulSoup, sel: RangeSelector, url: str) -> None:
     """Remove every node wholly inside the range; partly covered ancestors stay."""
     spans, first, stop = _range_bounds(soup, sel, url)
-    doomed: list[Tag | NavigableString] = []
-    stack: list[Tag | NavigableString] = list(soup.contents)
+    doomed: list[PageElement] = []
+    stack: list[PageElement] = list(soup.contents)
     while stack:
         node = stack.pop()
         start, end = spans[id(node)]
