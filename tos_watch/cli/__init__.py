@@ -38,9 +38,7 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 
 
 # --- command modules: each registers its commands here -------------------------
-from tos_watch.cli import core  # noqa: E402
+from tos_watch.cli import classify_cmds, core, import_cmds  # noqa: E402
 
-core.register(main)
-from tos_watch.cli import classify_cmds  # noqa: E402
-
-classify_cmds.register(main)
+for _module in (core, classify_cmds, import_cmds):
+    _module.register(main)
