@@ -65,8 +65,20 @@ async def _fetch_source(fetcher: Fetcher, source: Source, validators: Validators
     if source.render == "browser":
         from tos_watch import browser  # optional extra: imported only when a document needs it
 
-        return await browser.render_page(source.url, wait_for=[s for s in source.select if isinstance(s, str)])
+        return await browser.render_page(source.url, wait_for=_anchors(source))
     return await fetcher.fetch(source.url, validators)
+
+
+def _anchors(source: Source) -> list[str]:
+    """The CSS selectors a rendered page must show before it is read, range anchors included."""
+    anchors: list[str] = []
+    for selector in source.select:
+        if isinstance(selector, str):
+            anchors.append(selector)
+        else:
+            anchors += [a for a in (selector.start_before, selector.start_after, selector.end_before,
+                                    selector.end_after) if a]
+    return anchors
 
 
 async def _fetch_all(doc: Document, fetcher: Fetcher, store: Store) -> list[FetchResult] | None:

@@ -104,3 +104,11 @@ def test_reopening_keeps_everything(store: SqlStore, tmp_path: Path) -> None:
         hide_password=False)) if store.engine.dialect.name != "sqlite" else None))
     assert [again.version_text(v) for v in again.versions("Ring")] == ["one\n"]
     again.close()
+
+
+def test_history_imported_after_fetching_links_before_the_fetched_versions(store: SqlStore) -> None:
+    store.save_check(check("fetched\n", T0, "first_seen"))
+    older = store.record_version(RING, "imported\n", T0 - timedelta(days=30), origin="import", source_ref="c1")
+    assert older is not None
+    changes = store.changes_since()
+    assert [(c.previous.id, store.version_text(c.version)) for c in changes] == [(older.id, "fetched\n")]

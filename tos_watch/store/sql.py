@@ -292,10 +292,15 @@ class SqlStore:
             .order_by(versions.c.recorded_at.desc(), versions.c.id.desc()).limit(1)).first()
         if previous is not None and previous.text_hash == text_hash:
             return None  # saving the text of the version it follows is a no-op
-        return _insert(c, versions, document_id=doc_id, recorded_at=at, text_hash=text_hash, size=len(text),
-                       snapshot_id=snapshot_id, previous_id=previous.id if previous else None, origin=origin,
-                       source_ref=source_ref, assessment=assessment, words_added=words[0],
-                       words_removed=words[1])
+        new_id = _insert(c, versions, document_id=doc_id, recorded_at=at, text_hash=text_hash, size=len(text),
+                         snapshot_id=snapshot_id, previous_id=previous.id if previous else None, origin=origin,
+                         source_ref=source_ref, assessment=assessment, words_added=words[0],
+                         words_removed=words[1])
+        # A version inserted before later ones (history imported after fetching) becomes their predecessor.
+        c.execute(versions.update().where(
+            versions.c.document_id == doc_id, versions.c.id != new_id, versions.c.recorded_at > at,
+            versions.c.previous_id == (previous.id if previous else None)).values(previous_id=new_id))
+        return new_id
 
     # --- snapshots ---------------------------------------------------------------------------
 
