@@ -38,7 +38,7 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 
 
 # --- command modules: each registers its commands here -------------------------
-from tos_watch.cli import classify_cmds, core, import_cmds  # noqa: E402
+from tos_watch.cli import classify_cmds, core, daemon_cmds, import_cmds  # noqa: E402
 
-for _module in (core, classify_cmds, import_cmds):
+for _module in (core, classify_cmds, import_cmds, daemon_cmds):
     _module.register(main)

@@ -116,7 +116,7 @@ class DeliveryLog:
             result = c.execute(digests.insert().values(
                 subscriber=email, message_id=message_id, status="sending", transport=transport,
                 created_at=now, version_ids=sorted(version_ids), change_count=len(version_ids)))
-            return int(result.inserted_primary_key[0])
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def sent(self, digest_id: int, now: datetime, noted: tuple[int, ...] = ()) -> None:
         """Step 2: the server accepted it; mark sent and record deliveries, atomically."""
