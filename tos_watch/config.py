@@ -324,6 +324,11 @@ def parse_document(p: _Parser, t: Any, where: str) -> Document:
     else:
         sources = (_source(p, t, where, inherit={}),)
     interval = p.text(t, "interval", where, None)
+    if interval is not None:
+        try:
+            parse_schedule(interval)
+        except ScheduleError as exc:
+            p.fail(where, f"interval: {exc}")
     return Document(service=service, type=doc_type, sources=sources, interval=interval)
 
 

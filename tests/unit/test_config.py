@@ -58,6 +58,9 @@ def test_selectors_ranges_and_combine() -> None:
     ({"fetch": {"concurency": 3}}, 'unknown key "concurency" (did you mean "concurrency"?)'),
     ({"fetch": {"concurrency": "many"}}, '"concurrency" has the wrong type'),
     ({"fetch": {"max_bytes": 0}}, '"max_bytes" must be positive'),
+    ({"documents": [dict(GOOD_DOC, interval="every fortnight-ish")]}, "interval:"),
+    ({"schedule": {"check": "whenever"}}, "whenever"),
+    ({"schedule": {"timezone": "Mars/Olympus"}}, 'unknown timezone "Mars/Olympus"'),
 ])
 def test_bad_config_is_one_clear_error(raw: dict, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
