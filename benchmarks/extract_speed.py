@@ -19,9 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tos_watch.errors import ExtractError
-from tos_watch.extract import extract
-from tos_watch.models import Source
+from tos_watch.errors import ExtractError  # noqa: E402
+from tos_watch.extract import extract  # noqa: E402
+from tos_watch.models import Source  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 

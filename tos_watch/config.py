@@ -50,7 +50,8 @@ class FetchOptions:
     values: dict[str, Any] = field(default_factory=dict)
 
 
-FETCH_KEYS: dict[str, type | tuple[type, ...]] = {"user_agent": str, "concurrency": int, "per_host": int, "connect_timeout": (int, float),
+FETCH_KEYS: dict[str, type | tuple[type, ...]] = {
+              "user_agent": str, "concurrency": int, "per_host": int, "connect_timeout": (int, float),
               "read_timeout": (int, float), "total_timeout": (int, float), "retries": int,
               "backoff": (int, float), "max_retry_after": (int, float), "max_bytes": int,
               "max_redirects": int, "respect_robots": bool}

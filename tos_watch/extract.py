@@ -254,7 +254,8 @@ def _clip(node: PageElement, spans: dict[int, tuple[int, int]], first: int, stop
         return None
     if (start >= first and end < stop) or not isinstance(node, Tag):
         return node.__copy__()
-    shell = soup.new_tag(node.name, attrs={k: " ".join(v) if isinstance(v, list) else str(v) for k, v in node.attrs.items()})
+    attrs = {k: " ".join(v) if isinstance(v, list) else str(v) for k, v in node.attrs.items()}
+    shell = soup.new_tag(node.name, attrs=attrs)
     for child in node.contents:
         if (part := _clip(child, spans, first, stop, soup)) is not None:
             shell.append(part)

@@ -173,7 +173,10 @@ def _reextract_one(doc: Document, store: SqlStore) -> int:
     except DocumentError as exc:
         click.echo(f"{doc.label}: failed: {exc}", err=True)
         return 1
-    click.echo(f"{doc.label}: {'new text recorded (v%d, not reported as a change)' % version.id if version else 'unchanged'}")
+    if version is None:
+        click.echo(f"{doc.label}: unchanged")
+    else:
+        click.echo(f"{doc.label}: new text recorded (v{version.id}, not reported as a change)")
     return 0
 
 
