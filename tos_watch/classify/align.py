@@ -17,6 +17,8 @@ from tos_watch.classify import cosmetic
 from tos_watch.classify.segment import Block, Sentence, block_sentences, blocks
 
 PAIR_THRESHOLD = 0.45  # below this similarity an old and a new sentence are a removal and an addition
+MOVE_THRESHOLD = 0.6  # sentences in different regions pair only when clearly the same clause
+MAX_MOVE_CANDIDATES = 900  # lone old x lone new sentences compared for moved, edited clauses
 
 
 @dataclass(frozen=True)
@@ -72,24 +74,49 @@ def _cancel_moves(regions: list[_Region], old_keys: list[str], new_keys: list[st
     return moved_new
 
 
-def _similarity(a: str, b: str) -> float:
-    return difflib.SequenceMatcher(None, a.split(), b.split(), autojunk=False).ratio()
+def _scored(olds: list[int], news: list[int], old_keys: list[str], new_keys: list[str],
+            threshold: float) -> list[tuple[float, int, int]]:
+    """Word-level similarity of every old x new sentence at or above `threshold`, best first.
+
+    Why this shape: one matcher per new sentence keeps difflib's index of it
+    across all old sentences, and the bag-of-words bounds (real_quick_ratio,
+    quick_ratio) reject most pairs of a rewritten region before the full match.
+    """
+    old_words = {i: old_keys[i].split() for i in olds}
+    out: list[tuple[float, int, int]] = []
+    matcher: difflib.SequenceMatcher[str] = difflib.SequenceMatcher(None, autojunk=False)
+    for j in news:
+        matcher.set_seq2(new_keys[j].split())
+        for i in olds:
+            matcher.set_seq1(old_words[i])
+            if matcher.real_quick_ratio() < threshold or matcher.quick_ratio() < threshold:
+                continue
+            score = matcher.ratio()
+            if score >= threshold:
+                out.append((score, i, j))
+    return sorted(out, reverse=True)
 
 
-def _pair(region: _Region, old_keys: list[str], new_keys: list[str]) -> list[tuple[int | None, int | None]]:
-    """Greedy best-first pairing of a region's old and new sentences, then the leftovers alone."""
-    scored = sorted(((_similarity(old_keys[i], new_keys[j]), i, j) for i in region.old for j in region.new
-                     if len(region.old) * len(region.new) <= 400), reverse=True)
+def _greedy(scored: list[tuple[float, int, int]]) -> list[tuple[int, int]]:
+    """Best-first one-to-one pairing of scored sentence pairs."""
     used_old: set[int] = set()
     used_new: set[int] = set()
-    pairs: list[tuple[int | None, int | None]] = []
-    for score, i, j in scored:
-        if score < PAIR_THRESHOLD:
-            break
+    pairs: list[tuple[int, int]] = []
+    for _, i, j in scored:
         if i not in used_old and j not in used_new:
             used_old.add(i)
             used_new.add(j)
             pairs.append((i, j))
+    return pairs
+
+
+def _pair(region: _Region, old_keys: list[str], new_keys: list[str]) -> list[tuple[int | None, int | None]]:
+    """Greedy best-first pairing of a region's old and new sentences, then the leftovers alone."""
+    scored = (_scored(region.old, region.new, old_keys, new_keys, PAIR_THRESHOLD)
+              if len(region.old) * len(region.new) <= 400 else [])
+    pairs: list[tuple[int | None, int | None]] = list(_greedy(scored))
+    used_old = {i for i, _ in pairs}
+    used_new = {j for _, j in pairs}
     pairs += [(i, None) for i in region.old if i not in used_old]
     pairs += [(None, j) for j in region.new if j not in used_new]
     return sorted(pairs, key=lambda p: (p[1] if p[1] is not None else -1, p[0] if p[0] is not None else -1))
@@ -101,7 +128,8 @@ def _edit(i: int | None, j: int | None, old_s: list[Sentence], new_s: list[Sente
     if i is not None and j is not None:
         o, n = old_s[i].text, new_s[j].text
         kinds = {old_bl[old_s[i].block].kind, new_bl[new_s[j].block].kind}
-        is_cosmetic = "heading" in kinds or cosmetic.pair_is_cosmetic(o, n)
+        titles = kinds == {"paragraph"} and cosmetic.is_title(o) and cosmetic.is_title(n)
+        is_cosmetic = "heading" in kinds or titles or cosmetic.pair_is_cosmetic(o, n)
         return Edit(new_s[j].section, o, n, "modified", is_cosmetic, _is_fragment(n, kinds))
     if j is not None:
         s, kind = new_s[j], new_bl[new_s[j].block].kind
@@ -146,6 +174,26 @@ def _sentence_regions(old_bl: list[Block], new_bl: list[Block]) -> tuple[list[Se
     return old_s, new_s, regions
 
 
+def _pair_moved(pairs: list[list[tuple[int | None, int | None]]], old_keys: list[str],
+                new_keys: list[str]) -> list[tuple[int, int]]:
+    """Pair sentences left alone in different regions when they are near-identical: a moved, edited clause.
+
+    Why: a clause moved *and* reworded ("audio recordings" -> "video footage")
+    otherwise reads as one removal and one addition, each flagged in full. The
+    bound keeps a wholesale rewrite from costing a quadratic comparison.
+    """
+    lone_old = [i for ps in pairs for i, j in ps if j is None and i is not None]
+    lone_new = [j for ps in pairs for i, j in ps if i is None and j is not None]
+    if not lone_old or not lone_new or len(lone_old) * len(lone_new) > MAX_MOVE_CANDIDATES:
+        return []
+    out = _greedy(_scored(lone_old, lone_new, old_keys, new_keys, MOVE_THRESHOLD))
+    used_old = {i for i, _ in out}
+    used_new = {j for _, j in out}
+    for ps in pairs:
+        ps[:] = [(i, j) for i, j in ps if i not in used_old and j not in used_new]
+    return out
+
+
 def align(old: str, new: str) -> list[Edit]:
     """All edits between two versions, in the order of the new version."""
     old_bl, new_bl = blocks(old), blocks(new)
@@ -154,6 +202,7 @@ def align(old: str, new: str) -> list[Edit]:
     new_keys = [cosmetic.key(s.text) for s in new_s]
     edits: list[Edit] = [Edit(new_s[j].section, new_s[j].text, new_s[j].text, "moved", True)
                          for j in _cancel_moves(regions, old_keys, new_keys)]
+    pairs: list[list[tuple[int | None, int | None]]] = []
     for r in regions:
         if not r.old and not r.new:
             continue
@@ -162,6 +211,9 @@ def align(old: str, new: str) -> list[Edit]:
             edits.append(Edit(new_s[r.new[0]].section, " ".join(old_s[i].text for i in r.old),
                               " ".join(new_s[j].text for j in r.new), "split", True))
             continue
-        region_edits = [_edit(i, j, old_s, new_s, old_bl, new_bl) for i, j in _pair(r, old_keys, new_keys)]
-        edits.extend(_merge(region_edits))
+        pairs.append(_pair(r, old_keys, new_keys))
+    moved = _pair_moved(pairs, old_keys, new_keys)
+    for ps in pairs:
+        edits.extend(_merge([_edit(i, j, old_s, new_s, old_bl, new_bl) for i, j in ps]))
+    edits.extend(_edit(i, j, old_s, new_s, old_bl, new_bl) for i, j in moved)
     return edits

@@ -8,11 +8,13 @@ can see why a change was flagged.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 
 from tos_watch.classify.cosmetic import is_filler, plain
-from tos_watch.classify.lexicon import CUES
-from tos_watch.classify.model import NaiveBayes
+from tos_watch.classify.gates import word_prefixes
+from tos_watch.classify.lexicon import CUES, Cue
+from tos_watch.classify.model import NaiveBayes, shipped_model
 
 Span = tuple[int, int]
 _TOKEN = re.compile(r"\w+")
@@ -25,6 +27,8 @@ THRESHOLD = 1.0
 # is sure of (P >= MODEL_ALONE) is flagged even without a lexicon cue.
 MODEL_GATE = {"licensing": 0.1, "access": 0.1, "changes": 0.1, "disputes": 0.1}
 MODEL_ALONE = 0.8
+# ... unless a veto cue (security wording around "unauthorised access") pushes the lexicon score below 0:
+# naive Bayes posteriors are overconfident, and a veto is a reading the word model cannot make.
 _MAX_EVIDENCE = 60  # characters of one matched phrase shown as evidence
 
 
@@ -36,21 +40,31 @@ def _trim(phrase: str) -> str:
     return f"{phrase[:28]} … {phrase[-28:]}"
 
 
+Hit = tuple[Cue, Span]
+
+
+@functools.lru_cache(maxsize=4096)
+def _hits(text: str) -> dict[str, tuple[Hit, ...]]:
+    """Per category, the cues that match a plain text, each with the span of its first match.
+
+    Cached because `flag_change` reads the same text for scores and for evidence,
+    and a flapping page shows the same clauses again and again.
+    """
+    prefixes, low = word_prefixes(text), text.lower()
+    out: dict[str, tuple[Hit, ...]] = {}
+    for category, cues in CUES.items():
+        found = tuple((cue, m.span()) for cue in cues if (m := cue.search(prefixes, text, low)))
+        if found:
+            out[category] = found
+    return out
+
+
 def scores(text: str) -> dict[str, tuple[float, list[str]]]:
     """Per category: cue score and evidence phrases (only categories with any cue)."""
     text = plain(text)
-    out: dict[str, tuple[float, list[str]]] = {}
-    for category, cues in CUES.items():
-        total = 0.0
-        evidence: list[str] = []
-        for cue in cues:
-            m = cue.pattern.search(text)
-            if m:
-                total += cue.weight
-                evidence.append(_trim(m.group(0)))
-        if total > 0:
-            out[category] = (total, evidence)
-    return out
+    return {category: (sum(cue.weight for cue, _ in found), [_trim(text[s:e]) for cue, (s, e) in found
+                                                              if cue.weight > 0])
+            for category, found in _hits(text).items()}
 
 
 def categorize_with_evidence(text: str) -> dict[str, list[str]]:
@@ -59,16 +73,9 @@ def categorize_with_evidence(text: str) -> dict[str, list[str]]:
     return {c: found[c][1] for c in CATEGORIES if c in found and found[c][0] >= THRESHOLD}
 
 
-_MODEL: list[NaiveBayes] = []
-
-
 def default_model() -> NaiveBayes:
-    """The shipped clause model, built on first use from `_weights`."""
-    if not _MODEL:
-        from tos_watch.classify import _weights
-
-        _MODEL.append(NaiveBayes(_weights.PRIORS, _weights.LOGLIK, _weights.DEFAULT))
-    return _MODEL[0]
+    """The shipped clause model, loaded on first use from the package data."""
+    return shipped_model()
 
 
 def categorize(text: str, model: NaiveBayes | None = None) -> list[str]:
@@ -83,7 +90,7 @@ def categorize(text: str, model: NaiveBayes | None = None) -> list[str]:
         if p is None:  # no training examples (biometrics, ai_training): lexicon alone
             flagged = lex >= THRESHOLD
         else:
-            flagged = (lex >= THRESHOLD and p >= MODEL_GATE.get(c, 0.0)) or p >= MODEL_ALONE
+            flagged = (lex >= THRESHOLD and p >= MODEL_GATE.get(c, 0.0)) or (p >= MODEL_ALONE and lex >= 0.0)
         if flagged:
             out.append(c)
     return out
@@ -91,6 +98,8 @@ def categorize(text: str, model: NaiveBayes | None = None) -> list[str]:
 
 def _changed_spans(a: str, b: str) -> tuple[list[Span], list[Span]]:
     """Character spans of the words that differ between two plain texts (filler words ignored)."""
+    if not a or not b:  # an added or removed clause: all of it changed, one span is enough
+        return ([(0, len(a))] if a else []), ([(0, len(b))] if b else [])
     ta, tb = list(_TOKEN.finditer(a)), list(_TOKEN.finditer(b))
     matcher = difflib.SequenceMatcher(None, [m.group().lower() for m in ta], [m.group().lower() for m in tb],
                                       autojunk=False)
@@ -103,13 +112,18 @@ def _changed_spans(a: str, b: str) -> tuple[list[Span], list[Span]]:
     return spans_a, spans_b
 
 
-def _touched(text: str, spans: list[Span], category: str) -> list[str]:
-    """Evidence of the category's cues that sit on a changed word of `text`."""
+def _touched(text: str, spans: list[Span], found: tuple[Hit, ...]) -> list[str]:
+    """Evidence of a category's cues (`found` in `text`, a plain text) that sit on a changed word."""
     hits: list[str] = []
-    for cue in CUES[category]:
-        for m in cue.pattern.finditer(text):
+    if not spans:
+        return hits
+    low = text.lower()
+    for cue, first in found:
+        if cue.weight <= 0:
+            continue
+        for m in cue.finditer(text, low, first[0]):
             if any(s < m.end() and m.start() < e for s, e in spans):
-                hits.append(_trim(m.group(0)))
+                hits.append(_trim(text[m.start():m.end()]))
                 break
     return hits
 
@@ -126,15 +140,15 @@ def flag_change(old: str, new: str, context: str = "") -> dict[str, list[str]]:
     a, b = plain(old), plain(new)
     spans_a, spans_b = _changed_spans(a, b)
     shift = len(prefix)
-    texts = [(prefix + a if a else "", [(s + shift, e + shift) for s, e in spans_a]),
-             (prefix + b if b else "", [(s + shift, e + shift) for s, e in spans_b])]
-    side_scores = [scores(t) for t, _ in texts if t]
+    texts = [(t, [(s + shift, e + shift) for s, e in sp]) for t, sp in ((a, spans_a), (b, spans_b)) if t]
+    texts = [(prefix + t, sp) for t, sp in texts]  # the texts are plain already
+    side_hits = [_hits(t) for t, _ in texts]
     out: dict[str, list[str]] = {}
     for category in CATEGORIES:
-        best = max((sc.get(category, (0.0, []))[0] for sc in side_scores), default=0.0)
+        best = max((sum(cue.weight for cue, _ in h.get(category, ())) for h in side_hits), default=0.0)
         if best < THRESHOLD:
             continue
-        evidence = [w for t, sp in texts if t for w in _touched(t, sp, category)]
+        evidence = [w for (t, sp), h in zip(texts, side_hits) for w in _touched(t, sp, h.get(category, ()))]
         if evidence:
             out[category] = list(dict.fromkeys(evidence))
     return out

@@ -14,8 +14,10 @@ import functools
 import re
 import unicodedata
 
+from tos_watch.classify.gates import lowered_regex
+
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
-_LINK = re.compile(r"\[([^\]]*)\]\((?:<[^>]*>|[^)\s]*)(?:\s+\"[^\"]*\")?\)")
+_LINK = re.compile(r"\[((?:\\\]|[^\]])*)\]\((?:<[^>]*>|[^)\s]*)(?:\s+\"[^\"]*\")?\)")
 _REF_LINK = re.compile(r"\[([^\]]*)\]\[[^\]]*\]")
 _ANGLE = re.compile(r"<[^>\s]+>")
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
@@ -47,45 +49,94 @@ _BANNER = re.compile(
     r"(?:\bfor\s+(?:more|additional|further|details)|\bpage\b|\bhere\b|\bdisclosures\b)",
     re.IGNORECASE,
 )
-_UI_ARTIFACT = re.compile(r"\bopens?\s+(?:in\s+)?(?:a\s+)?(?:new\s+)?(?:email\s+client|window|tab)\b"
+_BANNER_LOW = re.compile(lowered_regex(_BANNER.pattern))  # the same, for lower-cased text: faster than IGNORECASE
+_UI_ARTIFACT = re.compile(r"opens?\s+(?:in\s+)?(?:a\s+)?(?:new\s+)?(?:email\s+client|window|tab)\b"
                           r"|\bcopy\s+\.?md\b|\(opens[^)]*\)", re.IGNORECASE)
 _NAV = re.compile(r"^[^|]{1,60}(?:\s\|\s+[^|]{1,60}){2,}$")
 # Words whose insertion, deletion or swap is grammar, not substance ("data at the user level").
-_FILLER = frozenset(["a", "an", "the", "that", "this", "these", "those", "which", "who", "also", "just", "simply", "then", "there", "here", "its", "their", "your", "his", "her", "of", "in", "on", "at", "to", "for", "by", "with", "as", "is", "are", "be", "been", "it", "so", "very", "where", "available", "please", "s", "e", "g", "i", "om"])
+_FILLER = frozenset([
+    "a", "an", "the", "that", "this", "these", "those", "which", "who", "also", "just", "simply",
+    "then", "there", "here", "its", "their", "your", "his", "her", "of", "in", "on", "at", "to",
+    "for", "by", "with", "as", "is", "are", "be", "been", "it", "so", "very", "where", "available",
+    "please", "s", "e", "g", "i", "om"
+])
 # Tokens whose change is never a typo: a one-letter edit that flips meaning.
-_MEANINGFUL = frozenset(["not", "now", "no", "nor", "may", "must", "all", "any", "only", "will", "shall", "can", "cannot", "sell", "share"])
+_MEANINGFUL = frozenset([
+    "not", "now", "no", "nor", "may", "must", "all", "any", "only", "will", "shall", "can",
+    "cannot", "sell", "share"
+])
 
 
 @functools.lru_cache(maxsize=32768)
 def plain(text: str) -> str:
     """Markdown without link targets, images, emphasis or escapes: what a reader sees."""
     text = unicodedata.normalize("NFKC", text)
-    text = _IMAGE.sub(" ", text)
-    text = _LINK.sub(r"\1", text)
-    text = _REF_LINK.sub(r"\1", text)
-    text = _ANGLE.sub(" ", text)
-    text = re.sub(r"\\([\\`*_{}\[\]()#+\-.!|>])", r"\1", text)
-    text = re.sub(r"[*_`#>|]+", " ", text)
-    return re.sub(r"\s+", " ", text).strip()
+    if "[" in text:  # each substitution only when its marker occurs: most sentences have none
+        text = _IMAGE.sub(" ", text)
+        text = _LINK.sub(r"\1", text)
+        text = _REF_LINK.sub(r"\1", text)
+    if "<" in text:
+        text = _ANGLE.sub(" ", text)
+    if "\\" in text:
+        text = _ESCAPE.sub(r"\1", text)
+    text = _MARKUP.sub(" ", text)
+    return " ".join(text.split())
+
+
+_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>])")
+_MARKUP = re.compile(r"[*_`#>|]+")
+_QUOTES = re.compile(r"['’‘`´]")
+_DIGIT = re.compile(r"\d")
 
 
 @functools.lru_cache(maxsize=32768)
 def key(text: str) -> str:
     """Comparison key: equal keys mean the sentences differ only cosmetically."""
     text = plain(text)
-    text = _UI_ARTIFACT.sub(" ", text)
-    text = _URL.sub(" ", text)
-    text = _EMAIL.sub(" ", text)
-    text = _DATE.sub(" ", text)
+    low = text.lower()
+    if "open" in low or "copy" in low:
+        text = _UI_ARTIFACT.sub(" ", text)
+    if "http" in low or "www" in low:
+        text = _URL.sub(" ", text)
+    if "@" in text or "email" in low:
+        text = _EMAIL.sub(" ", text)
+    if _DIGIT.search(text):
+        text = _DATE.sub(" ", text)
     text = _NUMBERING.sub(" ", text)
     text = _XREF.sub(r"\1", text)
-    text = re.sub(r"['’‘`´]", "", text.lower())
-    return " ".join(_WORD.findall(text))
+    return " ".join(_WORD.findall(_QUOTES.sub("", text.lower())))
 
 
 def words(text: str) -> list[str]:
-    """Words as a reader sees them (case kept, for rename detection)."""
-    return re.findall(r"[A-Za-z0-9][A-Za-z0-9'’.\-]*[A-Za-z0-9]|[A-Za-z0-9]", plain(_URL.sub(" ", text)))
+    """Words as a reader sees them (case kept, for rename detection); an e-mail address is one word."""
+    text = _EMAIL.sub(f" {_ADDRESS} ", _UI_ARTIFACT.sub(" ", plain(_URL.sub(" ", text))))
+    return re.findall(r"[A-Za-z0-9][A-Za-z0-9'’.\-]*[A-Za-z0-9]|[A-Za-z0-9]", text)
+
+
+_ADDRESS = "EMAILADDRESS"
+# Words that only introduce a contact detail: "or at", "by email to", "contact us via".
+_CONTACT_WORDS = frozenset(["or", "and", "at", "via", "by", "to", "email", "e-mail", "mail", "contact", "us",
+                            "write", "writing", _ADDRESS.lower()])
+
+
+def _is_contact_edit(tokens: list[str]) -> bool:
+    """An e-mail address added, removed or replaced with its connecting words: a contact detail,
+    which the taxonomy counts with address updates as cosmetic."""
+    low = [t.lower() for t in tokens]
+    return _ADDRESS.lower() in low and all(t in _CONTACT_WORDS or is_filler(t) for t in low)
+
+
+def is_title(text: str) -> bool:
+    """A short line of capitalised words without sentence punctuation: a page title or heading.
+
+    Why: pages often carry their title as a plain paragraph; renaming one
+    ("Privacy Policy" -> "Privacy Policy | Example Policy") changes no clause.
+    """
+    toks = words(text)
+    if not 0 < len(toks) <= 8 or plain(text).rstrip().endswith((".", ":", ";", ",")):
+        return False
+    return all(t[:1].isupper() or t[:1].isdigit() or is_filler(t) or t.lower() in ("and", "or", "&")
+               for t in toks)
 
 
 def _is_typo(a: str, b: str) -> bool:
@@ -106,8 +157,8 @@ def pair_is_cosmetic(old: str, new: str) -> bool:
     """Old and new sentence differ only by key, typos, or a company/product rename."""
     if key(old) == key(new) or (is_boilerplate(old) and is_boilerplate(new)):
         return True
-    a = [w for w in words(old) if not _DATE.fullmatch(w)]
-    b = [w for w in words(new) if not _DATE.fullmatch(w)]
+    a = [w for w in words(old) if not (w[0].isdigit() and _DATE.fullmatch(w))]  # a one-word date starts
+    b = [w for w in words(new) if not (w[0].isdigit() and _DATE.fullmatch(w))]  # with a digit
     ops = difflib.SequenceMatcher(None, [w.lower() for w in a], [w.lower() for w in b], autojunk=False)
     for tag, i1, i2, j1, j2 in ops.get_opcodes():
         if tag == "equal":
@@ -117,12 +168,13 @@ def pair_is_cosmetic(old: str, new: str) -> bool:
             continue
         if tag == "replace" and _is_name(left) and _is_name(right):
             continue
-        if all(is_filler(w) for w in left + right):
+        if all(is_filler(w) for w in left + right) or _is_contact_edit(left + right):
             continue
         return False
     return True
 
 
+@functools.lru_cache(maxsize=8192)
 def is_filler(word: str) -> bool:
     """A word whose insertion or swap changes no substance: articles, pronouns, stray letters."""
     low = word.lower().strip("'’.")
@@ -136,11 +188,12 @@ def is_boilerplate(text: str) -> bool:
         return True
     if _DATE_LINE.match(k) and len(k.split()) <= 12:
         return True
-    if _BANNER.search(plain(text)) and len(k.split()) <= 40:
+    if len(k.split()) <= 40 and _BANNER_LOW.search(plain(text).lower()):
         return True
-    if _NAV.match(plain(text)) and not text.lstrip().startswith("|"):
+    if "|" in text and not text.lstrip().startswith("|") and _NAV.match(" ".join(_LINK.sub(r"\1", text).split())):
         return True
-    return not key(_LINK.sub("", _IMAGE.sub("", text)))  # nothing but links: navigation, TOC, promotion
+    # nothing but links: navigation, a table of contents, promotion
+    return "[" in text and not key(_LINK.sub("", _IMAGE.sub("", text)))
 
 
 def lone_is_cosmetic(text: str, kind: str) -> bool:

@@ -14,21 +14,28 @@ import math
 import re
 
 from tos_watch.classify.cosmetic import plain
+from tos_watch.classify.gates import Gates, gates, lowered_regex, passes, word_prefixes
+
+
+def _compile(regex: str) -> re.Pattern[str]:
+    """Patterns here match lower-cased text case-sensitively: several times faster than IGNORECASE."""
+    return re.compile(lowered_regex(regex))
 
 BROADENS, NARROWS, NEUTRAL = "broadens", "narrows", "neutral"
-_NEG = r"(?:not|never|no|n't|nor|neither|without|cannot|won't)"
+_NEG = r"(?:not|never|no|n't|nor|neither|without|cannot|won't|disabled?|turned\s+off)"
 
 _UNIT_DAYS = {"hour": 1 / 24, "day": 1, "business day": 1, "week": 7, "month": 30, "year": 365}
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
                  "nine": 9, "ten": 10, "twelve": 12, "fourteen": 14, "fifteen": 15, "eighteen": 18,
                  "twenty": 20, "thirty": 30, "sixty": 60, "ninety": 90, "a": 1, "an": 1}
-_DURATION = re.compile(r"\b(\d+|" + "|".join(_NUMBER_WORDS) + r")(?:\s*\(\d+\))?[\s-]*(hour|business day|day|week"
-                       r"|month|year)s?\b", re.IGNORECASE)
-_UNBOUNDED = re.compile(r"\b(?:indefinitely|permanently|forever|in\s+perpetuity|no\s+(?:fixed|set|specific)\s+"
-                        r"(?:period|time)|cannot\s+be\s+(?:deleted|erased|removed)|immutabl\w+)\b", re.IGNORECASE)
-_AS_NEEDED = re.compile(r"\bas\s+long\s+as\s+(?:(?:is|it\s+is|we\s+deem|reasonably)\s+)?(?:necessary|needed|"
-                        r"required|we\s+(?:need|have)|appropriate|permitted)|\bfor\s+as\s+long\s+as\b"
-                        r"|\blonger\s+period|\bmay\s+(?:keep|retain|store)\b", re.IGNORECASE)
+_DURATION = _compile(r"\b(\d+|" + "|".join(_NUMBER_WORDS) + r")(?:\s*\(\d+\))?[\s-]*(hour|business day|day|week"
+                       r"|month|year)s?\b")
+_UNBOUNDED = _compile(r"\b(?:indefinitely|permanently|forever|in\s+perpetuity|no\s+(?:fixed|set|specific)\s+"
+                        r"(?:period|time)|cannot\s+be\s+(?:deleted|erased|removed)|immutabl\w+)\b")
+_AS_NEEDED = _compile(r"\bas\s+long\s+as\s+(?:(?:is|it\s+is|we\s+deem|reasonably)\s+)?(?:necessary|needed|"
+                        r"required|we\s+(?:need|have)|appropriate|permitted)|\bfor\s+as\s+long\s+as\b(?!\s+you\s+"
+                        r"(?:wish|want|choose|like|remain|continue|stay))"
+                        r"|\blonger\s+period|\bmay\s+(?:keep|retain|store)\b")
 
 # Per category: (pattern, +1 broadens / -1 narrows). A pattern preceded by a negation flips sign.
 _SIGNALS: dict[str, tuple[tuple[str, int], ...]] = {
@@ -82,23 +89,37 @@ _SIGNALS: dict[str, tuple[tuple[str, int], ...]] = {
         (r"\binjunctive\b|\bsurviv\w+", 1), (r"\bopt[\s-]*out\b|\bsmall\s+claims\b", -1),
     ),
 }
-_COMPILED = {c: tuple((re.compile(p, re.IGNORECASE), s) for p, s in sig) for c, sig in _SIGNALS.items()}
-_NEG_BEFORE = re.compile(rf"\b{_NEG}\b(?:\s+\w+){{0,3}}\s*$", re.IGNORECASE)
+Signal = tuple[re.Pattern[str], int, Gates]  # pattern, +1 broadens / -1 narrows, its gates
+_COMPILED = {c: tuple((_compile(p), s, gates(p)) for p, s in sig) for c, sig in _SIGNALS.items()}
+_NEG_BEFORE = _compile(rf"\b{_NEG}\b(?:\s+\w+){{0,4}}\s*$")
+
+
+def _split_hits(text: str, signals: tuple[Signal, ...]) -> tuple[float, float]:
+    """Broadening and narrowing cue counts of a lower-cased text, negation-aware ("will not share" narrows)."""
+    pos = neg = 0.0
+    prefixes = word_prefixes(text)
+    for pattern, sign, words in signals:
+        if not passes(words, prefixes):
+            continue
+        m = pattern.search(text)  # a cue counts once per text: repetition is not more latitude
+        if m:
+            negated = bool(_NEG_BEFORE.search(text[max(0, m.start() - 48):m.start()]))
+            if (-sign if negated else sign) > 0:
+                pos += 1
+            else:
+                neg += 1
+    return pos, neg
 
 
 def _signed_hits(text: str, category: str) -> float:
-    """Latitude of a text in one category: broadening cues minus narrowing ones, negation-aware."""
-    total = 0.0
-    for pattern, sign in _COMPILED.get(category, ()):
-        for m in pattern.finditer(text):
-            negated = bool(_NEG_BEFORE.search(text[max(0, m.start() - 40):m.start()]))
-            total += -sign if negated else sign
-            break  # a cue counts once per text: repetition is not more latitude
-    return total
+    """Latitude of a text in one category: broadening cues minus narrowing ones."""
+    pos, neg = _split_hits(text, _COMPILED.get(category, ()))
+    return pos - neg
 
 
 def duration_days(text: str) -> float | None:
     """Longest retention period a text states, in days; inf when unbounded or 'as long as necessary'."""
+    text = text.lower()
     if _UNBOUNDED.search(text):
         return math.inf
     spans = [float(_NUMBER_WORDS.get(m.group(1).lower(), 0) or m.group(1)) * _UNIT_DAYS[m.group(2).lower()]
@@ -114,7 +135,7 @@ def _sign(delta: float) -> str:
 
 def direction(category: str, old: str, new: str) -> str:
     """How the change from old to new clause text moves the service's latitude in `category`."""
-    old, new = plain(old), plain(new)
+    old, new = plain(old).lower(), plain(new).lower()
     if category == "retention":
         before, after = duration_days(old), duration_days(new)
         if before is not None and after is not None and before != after:
@@ -122,29 +143,43 @@ def direction(category: str, old: str, new: str) -> str:
         delta = _signed_retention(new) - _signed_retention(old)
     else:
         delta = _signed_hits(new, category) - _signed_hits(old, category)
-    if delta == 0 and (not old or not new):
-        # A clause added or removed with no net cue: adding one in a protective category
+    if not new and category != "user_rights":
+        return _removed(category, old)
+    if delta == 0 and not old:
+        # A clause added with no net cue: adding one in a protective category
         # (a right) narrows, elsewhere a new clause gives the service room.
-        added = 1 if new else -1
-        return _sign(-added if category == "user_rights" else added)
+        return NARROWS if category == "user_rights" else BROADENS
     return _sign(delta)
+
+
+def _removed(category: str, old: str) -> str:
+    """A removed clause: losing any safeguard it stated broadens; losing pure latitude narrows.
+
+    Why: a removed clause rarely takes back only what it gave; if it held a
+    limit ("solely", "with your consent", "we delete immediately"), the user
+    loses that protection, as when an opt-out goes.
+    """
+    signals = _RET_COMPILED if category == "retention" else _COMPILED.get(category, ())
+    pos, neg = _split_hits(old, signals)
+    if category == "retention" and (duration_days(old) or 0) >= 1e6:
+        pos += 1
+    return BROADENS if neg > 0 or pos == 0 else NARROWS
 
 
 _RET_SIGNALS = ((r"\b(?:retain\w*|keep|kept|stor\w+|remain\w*|backups?|archiv\w+|hold)\b", 1),
                 (r"\bafter\s+(?:you\s+)?(?:clos|delet|terminat|cancel)\w*", 1),
                 (r"\b(?:delet\w+|eras\w+|purg\w+|destroy\w*|redact\w*|anonymi\w+)\b", -1),
                 (r"\b(?:immediately|promptly|no\s+longer\s+than|only\s+(?:for\s+)?as\s+long)\b", -1))
-_RET_COMPILED = tuple((re.compile(p, re.IGNORECASE), s) for p, s in _RET_SIGNALS)
+# The user decides how long ("for as long as you wish to receive alerts"): a bound the user controls,
+# which outweighs the keeping word it comes with.
+_USER_BOUNDED = _compile(r"\bas\s+long\s+as\s+you\s+(?:wish|want|choose|like|remain|continue|stay)\b")
+_RET_COMPILED = tuple((_compile(p), s, gates(p)) for p, s in _RET_SIGNALS)
 
 
 def _signed_retention(text: str) -> float:
     """Retention latitude when no duration decides: keeping words minus deleting words, negation-aware."""
-    total = 0.0
-    for pattern, sign in _RET_COMPILED:
-        m = pattern.search(text)
-        if m:
-            negated = bool(_NEG_BEFORE.search(text[max(0, m.start() - 40):m.start()]))
-            total += -sign if negated else sign
+    pos, neg = _split_hits(text, _RET_COMPILED)
+    total = pos - neg - (2 if _USER_BOUNDED.search(text) else 0)
     days = duration_days(text)
     if days is not None and days >= 1e6:
         total += 2

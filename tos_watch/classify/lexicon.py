@@ -11,19 +11,49 @@ from flagging, which is where a plain keyword match goes wrong.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+
+from tos_watch.classify.gates import gates, lowered_regex
 
 
 @dataclass(frozen=True)
 class Cue:
-    """One lexical cue of a category."""
+    """One lexical cue of a category, with the word prefixes any match must contain (its gates).
 
-    pattern: re.Pattern[str]
+    A negative weight is a veto: context that makes the category's other cues misleading.
+    """
+
+    pattern: re.Pattern[str]  # case-insensitive, for any text
     weight: float
+    gates: tuple[frozenset[str], ...] = ()  # word prefixes: each set must meet the text's (see `gates`)
+    lower: re.Pattern[str] | None = None  # the same regex for lower-cased text, case-sensitive
+
+    def search(self, prefixes: frozenset[str], text: str, low: str | None = None) -> re.Match[str] | None:
+        """The first match, skipping the regex when none of its gate words occur.
+
+        Why: the regexes scan every position with wide alternations and gaps, while
+        a set test is one C call; most cues cannot match most clauses. `prefixes` is
+        `word_prefixes(text)`; given `low` (text.lower(), same length), the match is
+        made on it with the case-sensitive twin, several times faster than IGNORECASE;
+        its span indexes `text` too.
+        """
+        for gate in self.gates:  # inline `gates.passes`: this runs for every cue of every clause
+            if gate.isdisjoint(prefixes):
+                return None
+        if low is not None and self.lower is not None and len(low) == len(text):
+            return self.lower.search(low)
+        return self.pattern.search(text)
+
+    def finditer(self, text: str, low: str | None, pos: int = 0) -> Iterator[re.Match[str]]:
+        """All matches from `pos`, on `low` when given (see `search`)."""
+        if low is not None and self.lower is not None and len(low) == len(text):
+            return self.lower.finditer(low, pos)
+        return self.pattern.finditer(text, pos)
 
 
 def _c(regex: str, weight: float = 1.0) -> Cue:
-    return Cue(re.compile(regex, re.IGNORECASE), weight)
+    return Cue(re.compile(regex, re.IGNORECASE), weight, gates(regex), re.compile(lowered_regex(regex)))
 
 
 _DATA = r"(?:personal\s+)?(?:data|information|info|content|recordings?|footage|videos?|photos?|messages|details)"
@@ -60,7 +90,7 @@ CUES: dict[str, tuple[Cue, ...]] = {
            r"|fully[\s-]paid(?:[\s-]up)?)\b(?!\s+licen[cs]e\s+to\s+use\s+the\s+(?:service|software|site|app))"),
         _c(r"\b(?:grant|grants|give|gives)\b.{0,60}\b(?:right|permission|licen[cs]e)\s+to\s+(?:use|exploit|"
            r"access|copy|reproduce|display|publish|distribute)"),
-        _c(r"\b(?:use|display|publish|promote|exploit|reproduce)\b.{0,30}\b(?:your|user|member)s?(?:\s+|-)"
+        _c(r"\b(?:use|display|publish|promote|exploit|reproduce)\b(?!\s+names?\b).{0,30}\b(?:your|user|member)s?(?:\s+|-)"
            r"(?:generated\s+)?(?:content|submissions?|stuff|posts?|photos?|feedback|contributions?)", 0.7),
         _c(r"\b(?:own|owns|ownership|exclusive\s+property|property\s+of)\b", 0.5),
         _c(r"\b(?:creative\s+commons|public\s+domain|licen[cs]ed\s+under|open\s+licen[cs]e)\b"),
@@ -79,8 +109,11 @@ CUES: dict[str, tuple[Cue, ...]] = {
     ),
     "access": (
         _c(rf"\b{_SHARE}\b.{{0,120}}\b{_RECIPIENT}\b", 1.0),
-        _c(rf"\b{_RECIPIENT}\b.{{0,80}}\b(?:may|can|will|to|only|also)\s+(?:\w+\s+){{0,2}}(?:access|receive|view"
-           rf"|see|review|obtain|process|collect|utili[sz]e|use)\b", 1.0),
+        _c(rf"\b{_RECIPIENT}\b(?:(?!\byou\b).){{0,80}}\b(?:may|can|will|to|only|also)\s+(?:\w+\s+){{0,2}}"
+           rf"(?:access|receive|view|see|review|obtain|process|collect|utili[sz]e|use)\b", 1.0),
+        # someone other than the user reaching into the user's account or data ("X may access your account")
+        _c(r"(?<!you\s)(?<!You\s)\b(?:may|can|will|to)\s+(?:also\s+)?access\s+your\s+(?:\w+\s+){0,2}(?:account|data"
+           r"|information|content|files|messages|e-?mails?|recordings|communications|contacts|calendar)", 1.0),
         _c(r"\b(?:law\s+enforcement|subpoenas?|court\s+orders?|search\s+warrants?|legal\s+process"
            r"|government(?:al)?\s+(?:requests?|agencies|authorities)|national\s+security)\b", 1.0),
         _c(r"\b(?:do|does|did|will|shall|would)\s*(?:not|n[’']t)\s+(?:\w+\s+){0,2}(?:sell|share|rent|disclose|trade)"
@@ -97,16 +130,25 @@ CUES: dict[str, tuple[Cue, ...]] = {
         _c(rf"\b{_RECIPIENT}\b", 0.4),
         _c(r"\b(?:publicly\s+(?:visible|available|accessible)|visible\s+to\s+(?:anyone|everyone|other|the\s+public))",
            0.8),
+        # engaging a recipient: "we work with third parties", "we use service providers", "hosted on X"
+        _c(rf"\b(?:work|works|working|partner|partners|contract|contracts)\s+with\s+(?:\w+\s+){{0,2}}{_RECIPIENT}"
+           rf"|\b(?:use|uses|employ|employs|engage|engages|rely\s+on|make\s+use\s+of)\s+(?:\w+\s+){{0,2}}{_RECIPIENT}",
+           0.6),
+        _c(r"\bhosted\s+(?:on|by|with)\b", 0.6),
+        # who cannot reach the data is also a statement about access
+        _c(r"\b(?:no|not|never|without)\s+(?:\w+\s+){0,3}access\s+to\s+(?:your|the|any)\b", 0.6),
+        # A veto: security against unauthorised access says nothing about who is given access.
+        _c(r"\b(?:unauthori[sz]ed|unlawful|accidental)\s+(?:or\s+unlawful\s+)?(?:access|use|disclosure)", -0.6),
     ),
     "retention": (
         _c(r"(?<!you\s)(?<!You\s)\b(?:retain|retains|retained|retaining)\b(?!\s+(?:all\s+|full\s+|any\s+|the\s+|"
            r"your\s+|its\s+)*(?:ownership|rights?|copyright|title|control|responsib\w+|licen[cs]e))", 1.0),
-        _c(r"\b(?:data|record)?\s*retention\b", 1.0),
+        _c(r"\bretention\b", 1.0),
         _c(r"\b(?:(?:kept|stored|retained|available|remain)\s+(?:\w+\s+){0,2}(?:permanently|forever)|for\s+a\s+"
            r"limited\s+(?:time|period)|ephemeral|for\s+an?\s+(?:undefined|unlimited|indefinite)\s+(?:time|period)"
            r"|remain\s+in\s+our\s+(?:records|systems|archives|backups))\b", 1.0),
         _c(r"\b(?:keep|kept|stor\w+|retain\w*|remain\w*|available)\b.{0,60}\beven\s+after\b", 1.0),
-        _c(r"\b(?:any\s+)?longer\s+than\s+(?:we\s+need|is\s+)?(?:necessary|needed|required)|\blong\s+enough\s+to\b"
+        _c(r"\blonger\s+than\s+(?:we\s+need|is\s+)?(?:necessary|needed|required)|\blong\s+enough\s+to\b"
            r"|\bpermanently\s+(?:available|stored|kept|retained|archived)\b", 1.0),
         _c(r"\b(?:still|remain|continue)\w*\b.{0,80}\bafter\s+(?:you\s+)?(?:have\s+)?(?:deactivat|delet|clos|left|"
            r"terminat|cancel)\w*|\bafter\s+(?:you\s+)?(?:have\s+)?(?:deactivat|delet|clos|terminat|cancel)\w*.{0,80}"
@@ -126,8 +168,13 @@ CUES: dict[str, tuple[Cue, ...]] = {
         _c(r"\b(?:after|upon|following|once)\b.{0,40}\b(?:account|membership)\b.{0,30}\b(?:clos\w+|delet\w+|"
            r"terminat\w+|cancel\w+)\b.{0,120}\b(?:keep|kept|store|stored|retain|remain|delete|deleted|copies)", 0.8),
         _c(r"\b(?:backups?|backup\s+copies|residual\s+copies|archives?|cached\s+copies)\b", 0.6),
+        _c(r"\b(?:after|within|for|of)\s+(?:a\s+(?:period|maximum)\s+of\s+)?(?:up\s+to\s+)?(?:\d+|one|two|three|six|"
+           r"twelve|thirty|sixty|ninety)\s*(?:\(\d+\)\s*)?(?:days?|weeks?|months?|years?)\b", 0.3),
         _c(r"\b(?:keep|keeps|kept|store|stores|stored|storing)\b.{0,40}\b(?:your|such|this|the|personal)\b", 0.4),
         _c(r"\b(?:remain|persist)s?\b.{0,40}\b(?:after|on\s+our\s+servers|in\s+our\s+(?:systems|records))", 0.6),
+        # A veto: where data is stored (a region, a country) is not how long it is kept.
+        _c(r"\bstored\s+(?:and\s+processed\s+)?(?:in|on)\s+(?:your\s+region|the\s+united|(?:\w+\s+)?countr(?:y|ies)"
+           r"|servers?\s+(?:located\s+)?in)\b", -0.5),
     ),
     "biometrics": (
         _c(r"\b(?:biometrics?|facial\s+(?:recognition|geometry|features|scan|template)|face\s+(?:recognition|"
@@ -135,6 +182,10 @@ CUES: dict[str, tuple[Cue, ...]] = {
            r"|iris\s+scan|retina\w*|palm\s*prints?|liveness\s+(?:check|detection)|selfie)\b"),
         _c(r"(?<!browser\s)(?<!device\s)(?<!digital\s)\bfingerprints?\b(?!ing)(?!\s+(?:of\s+)?(?:your\s+)?"
            r"(?:browser|device))", 0.8),
+        # A veto: biometrics that stay on the user's own device (unlocking a phone, passkeys) are not
+        # the service's biometric processing.
+        _c(r"\b(?:passkeys?|face\s*id|touch\s*id|unlock(?:s|ing)?\s+(?:your\s+|the\s+)?(?:device|phone|screen)"
+           r"|(?:stored|stays?|remains?|kept)\s+(?:only\s+)?on\s+your\s+device)\b", -1.0),
     ),
     "ai_training": (
         _c(r"\b(?:train|trains|trained|training|fine-?tun\w+|improve|improving|develop|developing|build|building)"
@@ -150,12 +201,15 @@ CUES: dict[str, tuple[Cue, ...]] = {
         _c(r"(?<!reserve\sthe\s)(?<!reserves\sthe\s)\bright\s+(?:to|of)\s+(?:access|rectif\w+|correct\w*|erasure|delet\w+|object|restrict\w*|data"
            r"\s+portability|portability|withdraw|be\s+forgotten|know|opt|request|lodge|complain)"),
         _c(r"\b(?:you|users?)\s+(?:can|may|have\s+the\s+right\s+to|are\s+entitled\s+to)\s+(?:\w+\s+){0,3}"
-           r"(?:access|correct|rectify|delete|erase|update|export|download|port|opt[\s-]*out|withdraw|object|"
+           r"(?:access|correct|rectify|delete|erase|update|export|download|port|opt[\s-]*out|withdraw|"
            r"request\s+(?:access|deletion|a\s+copy|that)|unsubscribe|deactivate|close\s+your\s+account)\b"),
+        _c(r"\bobject\s+to\b.{0,50}\b(?:processing|profiling|direct\s+marketing|use\s+of\s+your|your\s+(?:personal\s+)?"
+           r"(?:data|information))"),
         _c(r"\bopt[\s-]*(?:out|in)\b|\bunsubscribe\b|\bwithdraw\w*\s+(?:your\s+)?consent\b|\bdo\s+not\s+sell\b", 0.8),
         _c(r"\b(?:your\s+(?:privacy\s+)?(?:rights|choices)|data\s+subject\s+(?:rights|requests?)|data\s+portability"
            r"|privacy\s+settings|manual\s+review|human\s+review)\b", 0.6),
         _c(r"\b(?:with|without)\s+your\s+(?:explicit\s+|prior\s+|express\s+)?consent\b", 0.4),
+        _c(r"\byou\s+(?:also\s+)?(?:have|get|are\s+given)\s+(?:the\s+)?(?:option|choice|ability)\s+to\b", 0.6),
         _c(r"\b(?:export|download)\b.{0,40}\b(?:your\s+)?(?:data|content|information)\b", 0.6),
     ),
     "changes": (

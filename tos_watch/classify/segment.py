@@ -16,6 +16,7 @@ _SETEXT = re.compile(r"^\s{0,3}(=+|-+)\s*$")
 _BOLD_LINE = re.compile(r"^\s*(\*\*|__)([^*_]{2,120})(\*\*|__)\s*:?\s*$")
 _LIST_ITEM = re.compile(r"^\s*(?:[*+\-·•]|\d{1,3}[.)])\s+")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_MARKS = frozenset("*-_|:#=+·•")  # first characters of rules, headings, tables and list items
 _HRULE = re.compile(r"^\s*([*\-_]\s*){3,}$")
 # Split after . ! ? ; when the next sentence starts like one; abbreviations are glued back below.
 _SENT_SPLIT = re.compile(r"(?<=[.!?;])\s+(?=[\"“'(\[*_]*[A-Z0-9])")
@@ -47,6 +48,28 @@ def _strip_heading_marks(text: str) -> str:
     return re.sub(r"[*_`#\\]+", "", text).strip()
 
 
+def _line_kind(line: str) -> str:
+    """What a Markdown line is: "blank", "text", "rule", "table", "heading", "setext" or "list".
+
+    The first visible character decides most lines without a regex: running text
+    is the bulk of every document.
+    """
+    mark = line.lstrip()[:1]
+    if not mark:
+        return "blank"
+    if mark not in _MARKS and not mark.isdigit():
+        return "text"
+    if mark == "|":
+        return "rule" if _TABLE_RULE.match(line) else "table"
+    if mark == "#":
+        return "heading" if _HEADING.match(line) else "text"
+    if _HRULE.match(line) or _TABLE_RULE.match(line):
+        return "rule"
+    if _SETEXT.match(line):
+        return "setext"
+    return "list" if _LIST_ITEM.match(line) else "text"
+
+
 def _raw_blocks(markdown: str) -> list[tuple[str, str]]:
     """Group lines into (kind, text) blocks: blank lines, list items and table rows separate them."""
     blocks: list[tuple[str, str]] = []
@@ -58,25 +81,20 @@ def _raw_blocks(markdown: str) -> list[tuple[str, str]]:
             current.clear()
 
     for line in markdown.splitlines():
-        if not line.strip() or _HRULE.match(line) or _TABLE_RULE.match(line):
+        kind = _line_kind(line)
+        if kind == "text" or (kind == "setext" and not current):
+            current.append(line)
+        elif kind in ("blank", "rule"):
             flush()
-        elif _HEADING.match(line):
+        elif kind == "heading":
             flush()
             blocks.append(("heading", _HEADING.match(line).group(2)))  # type: ignore[union-attr]
-        elif _SETEXT.match(line) and current:
-            title = " ".join(s.strip() for s in current)
+        elif kind == "setext":
+            blocks.append(("heading", " ".join(s.strip() for s in current)))
             current.clear()
-            blocks.append(("heading", title))
-        elif line.lstrip().startswith("|"):
+        else:  # a table row or list item is a block of its own
             flush()
-            blocks.append(("table", line.strip()))
-        elif _LIST_ITEM.match(line):
-            flush()
-            current.append(line)
-            flush()
-            blocks[-1] = ("list", blocks[-1][1])
-        else:
-            current.append(line)
+            blocks.append((kind, line.strip()))
     flush()
     return blocks
 
@@ -99,7 +117,7 @@ def split_sentences(text: str) -> list[str]:
     parts = _SENT_SPLIT.split(text.strip())
     merged: list[str] = []
     for part in parts:
-        if merged and _ABBREV.search(merged[-1]):
+        if merged and _ABBREV.search(merged[-1], max(0, len(merged[-1]) - 10)):  # the tail decides
             merged[-1] = f"{merged[-1]} {part}"
         else:
             merged.append(part)
