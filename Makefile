@@ -5,7 +5,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: run check test lint bench-cycle install install-test
+.PHONY: run check test lint install install-test
 
 run: install
 	@test -f tos-watch.toml || $(BIN)/tos-watch init

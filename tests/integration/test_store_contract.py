@@ -11,7 +11,7 @@ import pytest
 from tests.support.postgres import postgres_server
 from tos_watch.config import StorageSettings
 from tos_watch.models import Document, Source, Validators
-from tos_watch.store import CheckRecord, SnapshotPart, SqlStore, open_store
+from tos_watch.store import CheckRecord, CheckState, SnapshotPart, SqlStore, open_store
 
 RING = Document("Ring", "Privacy Policy", (Source("https://ring.com/privacy-notice"),))
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -65,9 +65,9 @@ def test_changes_since_pairs_each_version_with_its_predecessor(store: SqlStore) 
 
 def test_validators_kept_and_cleared_after_failure(store: SqlStore) -> None:
     store.save_check(check("one\n", T0, "first_seen", validators=[Validators('"abc"', "Tue, 01 Jan 2026")]))
-    assert store.validators(RING) == [Validators('"abc"', "Tue, 01 Jan 2026")]
+    assert store.check_state(RING).validators == [Validators('"abc"', "Tue, 01 Jan 2026")]
     store.save_check(CheckRecord(RING, T0 + timedelta(hours=1), "failed", error="HTTP 500"))
-    assert store.validators(RING) is None
+    assert store.check_state(RING).validators is None
     state = store.document_states()[0]
     assert (state.last_status, state.last_error, state.version_count) == ("failed", "HTTP 500", 1)
 
@@ -112,3 +112,17 @@ def test_history_imported_after_fetching_links_before_the_fetched_versions(store
     assert older is not None
     changes = store.changes_since()
     assert [(c.previous.id, store.version_text(c.version)) for c in changes] == [(older.id, "fetched\n")]
+
+
+def test_check_states_of_many_documents_in_one_go(store: SqlStore) -> None:
+    other = Document("Ring", "Terms", (Source("https://ring.com/terms"),))
+    store.save_check(check("one\n", T0, "first_seen", validators=[Validators('"e1"', None)]))
+    store.save_check(check("two\n", T0 + timedelta(days=1)))
+    states = store.check_states([RING, other])
+    assert states[RING.key].latest is not None and store.version_text(states[RING.key].latest) == "two\n"
+    assert states[other.key] == CheckState(None, None, None)
+    store.save_states([CheckRecord(RING, T0 + timedelta(days=2), "unchanged"),
+                       CheckRecord(other, T0 + timedelta(days=2), "failed", error="HTTP 404")])
+    by_type = {s.type: s for s in store.document_states()}
+    assert (by_type["Privacy Policy"].last_status, by_type["Terms"].last_error) == ("unchanged", "HTTP 404")
+    assert store.check_state(RING).validators == [Validators('"e1"', None)]  # kept by an unchanged check

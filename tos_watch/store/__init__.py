@@ -8,13 +8,15 @@ schema Alembic migrates.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from tos_watch.models import Document, Validators, VersionInfo
+from tos_watch.models import Document, VersionInfo
 from tos_watch.store.sql import (
     ChangeRecord,
     CheckRecord,
+    CheckState,
     DocumentState,
     SnapshotPart,
     SqlStore,
@@ -22,15 +24,16 @@ from tos_watch.store.sql import (
     text_hash,
 )
 
-__all__ = ["ChangeRecord", "CheckRecord", "DocumentState", "SnapshotPart", "SqlStore", "Store",
+__all__ = ["ChangeRecord", "CheckRecord", "CheckState", "DocumentState", "SnapshotPart", "SqlStore", "Store",
            "open_store", "text_hash"]
 
 
 class Store(Protocol):
     """What the pipeline and the commands need of a store."""
 
-    def validators(self, doc: Document) -> list[Validators] | None: ...
-    def suspect_hash(self, doc: Document) -> str | None: ...
+    def check_states(self, docs: Sequence[Document]) -> dict[tuple[str, str], CheckState]: ...
+    def check_state(self, doc: Document) -> CheckState: ...
+    def save_states(self, records: Sequence[CheckRecord]) -> None: ...
     def latest_version(self, doc: Document) -> VersionInfo | None: ...
     def version_text(self, version: VersionInfo) -> str: ...
     def versions(self, service: str, doc_type: str | None = None) -> list[VersionInfo]: ...

@@ -10,7 +10,7 @@ missing one.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -55,6 +55,15 @@ class CheckRecord:
     assessment: dict[str, Any] | None = None
     words: tuple[int, int] = (0, 0)
     suspect_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckState:
+    """What a check needs to know of a document before fetching it, read in one query per run."""
+
+    validators: list[Validators] | None
+    suspect_hash: str | None
+    latest: VersionInfo | None
 
 
 @dataclass(frozen=True)
@@ -104,8 +113,8 @@ class SqlStore:
             self.dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create data directory {self.dir}: {exc}") from exc
-        self.raw = BlobStore(self.dir / "raw", suffix=".z", compress=True, durable=False)
-        self.texts = BlobStore(self.dir / "versions", suffix=".md", compress=False, durable=True)
+        self.raw = BlobStore(self.dir / "raw", suffix=".z", compress=True)
+        self.texts = BlobStore(self.dir / "versions", suffix=".md", compress=False)
         self.engine: Engine = sa.create_engine(settings.url, future=True)
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _connect_sqlite)
@@ -153,20 +162,6 @@ class SqlStore:
         self._doc_ids[doc.key] = doc_id
         return int(doc_id)
 
-    def validators(self, doc: Document) -> list[Validators] | None:
-        """What the server said last time, for a conditional GET; None after a failure."""
-        with self.engine.connect() as c:
-            value = c.execute(sa.select(documents.c.validators).where(
-                documents.c.id == self.document_id(doc))).scalar()
-        if not value:
-            return None
-        return [Validators(etag=v.get("etag"), last_modified=v.get("last_modified")) for v in value]
-
-    def suspect_hash(self, doc: Document) -> str | None:
-        with self.engine.connect() as c:
-            return c.execute(sa.select(documents.c.suspect_hash).where(  # type: ignore[no-any-return]
-                documents.c.id == self.document_id(doc))).scalar()
-
     def document_states(self) -> list[DocumentState]:
         """Every known document with its last check and version count, by service and type."""
         counts = (sa.select(versions.c.document_id, sa.func.count().label("n"),
@@ -178,6 +173,47 @@ class SqlStore:
         with self.engine.connect() as c:
             return [DocumentState(r.id, r.service, r.type, r.url, utc(r.last_checked_at), r.last_status,
                                   r.last_error, r.n or 0, utc(r.latest)) for r in c.execute(query)]
+
+    def check_states(self, docs: Sequence[Document]) -> dict[tuple[str, str], CheckState]:
+        """Validators, suspect text and latest version of many documents, in two queries.
+
+        A run over thousands of documents would otherwise spend most of its time on
+        three small queries per document.
+        """
+        ids = self.document_ids(docs)
+        ranked = (sa.select(versions.c.id, sa.func.row_number().over(
+            partition_by=versions.c.document_id,
+            order_by=(versions.c.recorded_at.desc(), versions.c.id.desc())).label("rank"))
+            .where(versions.c.document_id.in_(ids.values())).subquery())
+        latest_query = self._version_query().join(ranked, ranked.c.id == versions.c.id).where(ranked.c.rank == 1)
+        with self.engine.connect() as c:
+            latest = {(r.service, r.type): _version(r) for r in c.execute(latest_query)}
+            rows = c.execute(sa.select(documents.c.service, documents.c.type, documents.c.validators,
+                                       documents.c.suspect_hash).where(documents.c.id.in_(ids.values())))
+            return {(r.service, r.type): CheckState(_validators(r.validators), r.suspect_hash,
+                                                    latest.get((r.service, r.type))) for r in rows}
+
+    def check_state(self, doc: Document) -> CheckState:
+        return self.check_states([doc])[doc.key]
+
+    def document_ids(self, docs: Sequence[Document]) -> dict[tuple[str, str], int]:
+        """Row ids of many documents, creating the missing rows in one transaction."""
+        missing = [d for d in docs if d.key not in self._doc_ids]
+        if missing:
+            with self.engine.begin() as c:
+                for doc in missing:
+                    self.document_id(doc, c)
+        return {d.key: self._doc_ids[d.key] for d in docs}
+
+    def save_states(self, records: Sequence[CheckRecord]) -> None:
+        """Save many checks that recorded no text or snapshot (unchanged, failed) in one transaction."""
+        if not records:
+            return
+        with self.engine.begin() as c:
+            for record in records:
+                assert record.text is None and record.parts is None, "save_check records versions"
+                c.execute(documents.update().where(documents.c.id == self.document_id(record.document, c))
+                          .values(**self._state(record)))
 
     # --- versions ----------------------------------------------------------------------------
 
@@ -322,6 +358,12 @@ class SqlStore:
         else:
             with self.engine.begin() as c:
                 yield c
+
+
+def _validators(value: list[dict[str, str | None]] | None) -> list[Validators] | None:
+    if not value:
+        return None
+    return [Validators(etag=v.get("etag"), last_modified=v.get("last_modified")) for v in value]
 
 
 def _insert(c: Connection, table: sa.Table, **values: Any) -> int:
