@@ -26,6 +26,7 @@ from typing import IO, Any
 
 from tos_watch.config import Settings
 from tos_watch.errors import ConfigError, StoreError
+from tos_watch.memory import release_memory, tune_malloc
 from tos_watch.schedules import ScheduleError, parse_schedule
 
 log = logging.getLogger("tos_watch.daemon")
@@ -131,7 +132,7 @@ def check_job(service: str, doc_type: str) -> None:
     started = time.monotonic()
     with rt.working():
         report = run_check(docs, rt.store, rt.settings)
-    _release_memory()
+    release_memory()
     for o in report.outcomes:
         extra: dict[str, Any] = {"service": service, "type": doc_type, "status": o.status.value,
                  "seconds": round(time.monotonic() - started, 2)}
@@ -164,31 +165,6 @@ def _send(*, only_due_retries: bool) -> None:
         schedule_retry(rt.scheduler, min(retry_at))
 
 
-# --- memory: a long-running process should give back what a burst of checks used -------------
-
-_libc: Any = None
-
-
-def _tune_malloc() -> None:
-    """Two malloc arenas instead of one per worker thread (glibc only): less fragmentation when idle."""
-    global _libc
-    try:
-        import ctypes
-        _libc = ctypes.CDLL("libc.so.6")
-        _libc.mallopt(-8, 2)  # M_ARENA_MAX
-    except (OSError, AttributeError):
-        _libc = None
-
-
-def _release_memory() -> None:
-    """Return freed heap pages to the OS after a check, so the idle daemon stays small."""
-    import gc
-
-    gc.collect()  # parsed pages hold reference cycles (lxml, bs4); free them before trimming
-    if _libc is not None:
-        _libc.malloc_trim(0)
-
-
 # --- the run loop ----------------------------------------------------------------------------
 
 
@@ -200,7 +176,7 @@ def run(settings: Settings, *, workers: int = 4) -> int:
     from tos_watch.store import open_store
 
     validate_intervals(settings)
-    _tune_malloc()
+    tune_malloc()
     with instance_lock(settings.storage.dir):
         store = open_store(settings.storage)
         sender = make_sender(settings)

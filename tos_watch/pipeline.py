@@ -23,6 +23,7 @@ from tos_watch.config import Settings
 from tos_watch.errors import DocumentError, EmptyTextError, ExtractError
 from tos_watch.extract import combine, extract
 from tos_watch.fetch import Fetcher, FetchSettings
+from tos_watch.memory import tune_malloc
 from tos_watch.models import (
     Document,
     FetchResult,
@@ -263,6 +264,7 @@ async def run_check_async(documents: Sequence[Document], store: Store, settings:
 def run_check(documents: Sequence[Document], store: Store, settings: Settings,
               progress: Progress | None = None) -> RunReport:
     """Synchronous entry point for the CLI, the scheduler and workers."""
+    tune_malloc()
     return asyncio.run(run_check_async(documents, store, settings, progress))
 
 

@@ -283,7 +283,10 @@ class SqlStore:
                     c, doc_id, record.text, text_hash, record.checked_at, origin="fetch",
                     snapshot_id=snapshot_id, assessment=record.assessment, words=record.words)
             c.execute(documents.update().where(documents.c.id == doc_id).values(**self._state(record)))
-        return self.version(version_id) if version_id else None
+        if version_id is None or text_hash is None or record.text is None:
+            return None
+        return VersionInfo(version_id, record.document.service, record.document.type, record.checked_at,
+                           text_hash, len(record.text), "fetch", record.assessment)
 
     @staticmethod
     def _state(record: CheckRecord) -> dict[str, Any]:
@@ -318,7 +321,9 @@ class SqlStore:
             version_id = self._insert_version(c, doc_id, text, text_hash, recorded_at, origin=origin,
                                               snapshot_id=snapshot_id, assessment=assessment, words=words,
                                               source_ref=source_ref)
-        return self.version(version_id) if version_id else None
+        if version_id is None:
+            return None
+        return VersionInfo(version_id, doc.service, doc.type, recorded_at, text_hash, len(text), origin, assessment)
 
     def _insert_version(self, c: Connection, doc_id: int, text: str, text_hash: str, at: datetime, *,
                         origin: str, snapshot_id: int | None, assessment: dict[str, Any] | None,
