@@ -6,6 +6,7 @@ import importlib.util
 import json
 import random
 import re
+import time
 from pathlib import Path
 from types import ModuleType
 
@@ -13,6 +14,8 @@ import pytest
 
 from tos_watch.errors import ExtractError, SelectorError
 from tos_watch.extract import decode, extract, validate_selector
+from tos_watch.extract.lxml_html import extract_with_lxml
+from tos_watch.extract.soup_html import extract_with_soup
 from tos_watch.models import RangeSelector, Selector, Source
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
@@ -262,3 +265,58 @@ def test_noise_never_changes_the_output_over_the_whole_corpus() -> None:
         if "<li>" in body:
             assert "\n- " in first or "\n1. " in first or first.startswith(("- ", "1. ")), path
     assert not failures, "\n".join(failures[:20])
+
+
+# ---------------------------------------------------------------- the two HTML paths, hostile input
+
+
+def test_soupsieve_only_selector_falls_back_to_the_soup_path() -> None:
+    """cssselect cannot translate :-soup-contains(); the page still extracts, the same way."""
+    assert run(('p:-soup-contains("30 days")',)) == run(("#intro",))
+
+
+@pytest.mark.parametrize("select", [("main",), ("#intro", "h2"), ("table",)])
+def test_lxml_and_soup_paths_agree_on_wording(select: tuple[str, ...]) -> None:
+    source = Source(URL, select=select)
+    assert _words(extract_with_lxml(PAGE, source)) == _words(extract_with_soup(PAGE, source))
+
+
+def test_links_images_and_empty_links() -> None:
+    page = ('<main><p><a href="javascript:void(0)">js</a> <img src="/x.png?v=123" alt="Logo text">'
+            ' <a href="/empty"></a> <a href="data:text/plain,x">data</a></p></main>')
+    assert run(page=page) == "js Logo text data\n"
+
+
+def test_xml_declaration_is_accepted() -> None:
+    page = ('<?xml version="1.0" encoding="utf-8"?>\n<html xmlns="http://www.w3.org/1999/xhtml">'
+            "<body><main><p>XHTML terms</p></main></body></html>")
+    assert run(page=page) == "XHTML terms\n"
+
+
+def test_nesting_past_libxml2_limit_keeps_all_text() -> None:
+    """libxml2 stops at 256 levels and drops the rest; such a page goes to the soup path instead."""
+    page = "<main><p>top</p>" + "<div>" * 300 + "deep" + "</div>" * 300 + "<p>after</p></main>"
+    assert run(page=page) == "top\n\ndeep\n\nafter\n"
+
+
+def test_ten_thousand_levels_is_an_error_not_a_crash() -> None:
+    page = "<main><p>top</p>" + "<div>" * 10_000 + "deep" + "</div>" * 10_000 + "</main>"
+    started = time.perf_counter()
+    with pytest.raises(ExtractError, match="nests its tags too deeply"):
+        run(page=page)
+    assert time.perf_counter() - started < 10
+
+
+def test_five_megabyte_page() -> None:
+    page = "<main>" + "".join(f"<p>Clause {n}: we keep your data.</p>" for n in range(160_000)) + "</main>"
+    assert len(page) > 5_000_000
+    started = time.perf_counter()
+    text = run(page=page)
+    assert time.perf_counter() - started < 20
+    assert text.startswith("Clause 0: we keep") and text.endswith("Clause 159999: we keep your data.\n")
+
+
+@pytest.mark.parametrize("page", ["<main><p>unclosed <b>bold <i>both</main>", "<p>no main</p></div></span>",
+                                  "<main><table><td>cell<tr><p>stray</table></main>", "<<<>>><main>x</main>"])
+def test_malformed_html_still_extracts(page: str) -> None:
+    assert run(page=page).strip()
