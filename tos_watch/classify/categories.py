@@ -43,7 +43,7 @@ def _trim(phrase: str) -> str:
 Hit = tuple[Cue, Span]
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=1024)
 def _hits(text: str) -> dict[str, tuple[Hit, ...]]:
     """Per category, the cues that match a plain text, each with the span of its first match.
 

@@ -67,7 +67,7 @@ _MEANINGFUL = frozenset([
 ])
 
 
-@functools.lru_cache(maxsize=32768)
+@functools.lru_cache(maxsize=4096)
 def plain(text: str) -> str:
     """Markdown without link targets, images, emphasis or escapes: what a reader sees."""
     text = unicodedata.normalize("NFKC", text)
@@ -89,7 +89,7 @@ _QUOTES = re.compile(r"['’‘`´]")
 _DIGIT = re.compile(r"\d")
 
 
-@functools.lru_cache(maxsize=32768)
+@functools.lru_cache(maxsize=4096)
 def key(text: str) -> str:
     """Comparison key: equal keys mean the sentences differ only cosmetically."""
     text = plain(text)

@@ -22,13 +22,13 @@ _ZERO_WIDTH = {_sre.ASSERT, _sre.ASSERT_NOT}
 Gates = tuple[frozenset[str], ...]
 
 
-@functools.lru_cache(maxsize=2048)
+@functools.lru_cache(maxsize=256)  # per-text sets are large; reuse is within one assessment
 def word_prefixes(text: str) -> frozenset[str]:
     """Every lower-case prefix (up to _GATE_LEN characters) of every word of a text: what gates test."""
     return frozenset(itertools.chain.from_iterable(map(_prefixes_of, set(_WORDS.findall(text.lower())))))
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=16384)
 def _prefixes_of(word: str) -> tuple[str, ...]:
     return tuple(word[:k] for k in range(1, min(len(word), _GATE_LEN) + 1))
 
