@@ -203,7 +203,7 @@ async def _record(check: _Check, store: Store, results: list[FetchResult], text:
     version = check.save(Status.CHANGED, validators=validators, parts=parts, text=text,
                          assessment=comparison.assessment, words=comparison.words)
     return Outcome(doc, Status.CHANGED, version=_without_assessment(version), previous=latest,
-                   assessment=summarise(comparison.assessment), words_added=comparison.words[0],
+                   assessment=verdict(comparison.assessment), words_added=comparison.words[0],
                    words_removed=comparison.words[1])
 
 
@@ -219,6 +219,17 @@ def summarise(assessment: dict[str, Any] | None) -> dict[str, Any] | None:
     changes = [{k: v for k, v in change.items() if k not in ("old", "new")}
                for change in assessment.get("changes", [])]
     return {**assessment, "changes": changes}
+
+
+def verdict(assessment: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What a run keeps in memory of a change: the verdict only (the store keeps the rest).
+
+    A run over thousands of changed documents must not hold every clause it read.
+    """
+    if assessment is None:
+        return None
+    return {"cosmetic": assessment.get("cosmetic"), "categories": assessment.get("categories", {}),
+            "severity": assessment.get("severity")}
 
 
 def _lost_most_text(text: str, latest: VersionInfo) -> bool:
@@ -241,21 +252,24 @@ async def run_check_async(documents: Sequence[Document], store: Store, settings:
                           progress: Progress | None = None) -> RunReport:
     """Check documents concurrently; outcomes come back in watchlist order."""
     fetch_cfg = fetch_settings(settings)
-    slots = asyncio.Semaphore(max(1, fetch_cfg.concurrency))
     order = {doc.key: i for i, doc in enumerate(documents)}
     states = store.check_states(documents)
     writer = CheckWriter(store, batch=STATE_BATCH)
 
-    async with Fetcher(fetch_cfg) as fetcher:
-        async def one(doc: Document) -> Outcome:
-            async with slots:
-                outcome = await check_document(doc, fetcher, store, state=states.pop(doc.key), writer=writer)
+    pending = iter(documents)
+    outcomes: list[Outcome] = []
+
+    async def worker(fetcher: Fetcher) -> None:
+        # A fixed pool of workers pulling from one iterator: memory does not grow with the watchlist.
+        for doc in pending:
+            outcome = await check_document(doc, fetcher, store, state=states.pop(doc.key), writer=writer)
+            outcomes.append(outcome)
             if progress is not None:
                 progress(outcome)
-            return outcome
 
+    async with Fetcher(fetch_cfg) as fetcher:
         try:
-            outcomes = await asyncio.gather(*(one(doc) for doc in documents))
+            await asyncio.gather(*(worker(fetcher) for _ in range(max(1, fetch_cfg.concurrency))))
         finally:
             writer.flush()
     return RunReport(sorted(outcomes, key=lambda o: order[o.document.key]))

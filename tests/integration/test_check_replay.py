@@ -103,8 +103,11 @@ def test_epoch_one_reports_exactly_the_changed_documents(replay: dict[str, Any],
     assert second["failed"] == [] and second["first_seen"] == []
     assert text_changed <= reported <= html_changed
     assert second["unchanged"] == 83 - len(reported)
-    for change in second["changed"]:  # every change carries the classifier's verdict
-        assert {"cosmetic", "categories", "severity"} <= set(change)
+    for change in second["changed"]:  # every change carries the classifier's verdict, and its evidence
+        assert {"cosmetic", "categories", "severity", "changes"} <= set(change)
+        assert change["cosmetic"] or change["changes"]
+        for clause in change["changes"]:
+            assert {"section", "kind", "categories", "evidence", "severity", "summary"} <= set(clause)
 
 
 def test_check_after_noise_only_reports_nothing_new(replay: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ import click
 from tos_watch import diff as difflib_views
 from tos_watch import pipeline
 from tos_watch.cli.context import open_settings_and_store, progress_bar
-from tos_watch.cli.render import outcome_table, version_flags
+from tos_watch.cli.render import outcome_table, version_flags, write_report_json
 from tos_watch.config import config_path
 from tos_watch.errors import ConfigError, DocumentError, NotFoundError
 from tos_watch.models import Document, VersionInfo
@@ -45,9 +45,7 @@ def check(ctx: click.Context, as_json: bool, services: tuple[str, ...]) -> None:
     with progress_bar(len(documents), "checking", quiet=False) as advance:
         report = pipeline.run_check(documents, store, settings, progress=advance)
     if as_json:
-        # Streamed and compact: the C encoder, and no second copy of a report that can run to megabytes.
-        json.dump(report.to_json(), sys.stdout, ensure_ascii=False)
-        sys.stdout.write("\n")
+        write_report_json(report, store, sys.stdout)
     else:
         outcome_table(report)
     sys.exit(0 if report.ok else 1)

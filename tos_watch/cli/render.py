@@ -1,12 +1,18 @@
-"""Terminal tables for check and history (rich); page text is printed as plain text, never markup."""
+"""What check and history print: rich tables (page text as plain text, never markup) and JSON."""
 
 from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import IO, Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from tos_watch.models import Outcome, RunReport, Status, VersionInfo
+from tos_watch.pipeline import summarise
+from tos_watch.store import Store
 
 console = Console()
 
@@ -68,3 +74,32 @@ def history_table(found: list[VersionInfo]) -> None:
         table.add_row(Text(v.document_type), str(n), f"{v.recorded_at:%Y-%m-%d %H:%M}", f"{v.size:,}",
                       v.origin, Text(what))
     console.print(table)
+
+
+DETAIL_CHUNK = 200  # changed documents whose stored assessments are read per query
+
+
+def write_report_json(report: RunReport, store: Store, out: IO[str]) -> None:
+    """`check --json`, written piece by piece: each change's details are read back from the store
+    as it is written, so a run over thousands of changed documents never holds them all."""
+    summary = report.to_json()
+    out.write(f'{{"checked": {summary["checked"]}, "first_seen": {_dumps(summary["first_seen"])}, "changed": [')
+    for i, entry in enumerate(_changed_entries(report.by_status(Status.CHANGED), store)):
+        out.write((", " if i else "") + _dumps(entry))
+    out.write(f'], "unchanged": {summary["unchanged"]}, "suspect": {_dumps(summary["suspect"])}, '
+              f'"failed": {_dumps(summary["failed"])}}}\n')
+
+
+def _changed_entries(changed: list[Outcome], store: Store) -> Iterator[dict[str, Any]]:
+    for start in range(0, len(changed), DETAIL_CHUNK):
+        chunk = changed[start:start + DETAIL_CHUNK]
+        stored = store.assessments([o.version.id for o in chunk if o.version is not None])
+        for outcome in chunk:
+            entry = outcome.summary()
+            details = summarise(stored.get(outcome.version.id)) if outcome.version is not None else None
+            entry["changes"] = details["changes"] if details else []
+            yield entry
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)

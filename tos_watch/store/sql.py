@@ -185,7 +185,8 @@ class SqlStore:
             partition_by=versions.c.document_id,
             order_by=(versions.c.recorded_at.desc(), versions.c.id.desc())).label("rank"))
             .where(versions.c.document_id.in_(ids.values())).subquery())
-        latest_query = self._version_query().join(ranked, ranked.c.id == versions.c.id).where(ranked.c.rank == 1)
+        latest_query = (self._version_query(with_assessment=False).join(ranked, ranked.c.id == versions.c.id)
+                        .where(ranked.c.rank == 1))
         with self.engine.connect() as c:
             latest = {(r.service, r.type): _version(r) for r in c.execute(latest_query)}
             rows = c.execute(sa.select(documents.c.service, documents.c.type, documents.c.validators,
@@ -240,6 +241,13 @@ class SqlStore:
             raise NotFoundError(f"no version with id {version_id}")
         return _version(row)
 
+    def assessments(self, version_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """The stored assessments of some versions, by id (those without one are left out)."""
+        with self.engine.connect() as c:
+            rows = c.execute(sa.select(versions.c.id, versions.c.assessment).where(
+                versions.c.id.in_(list(version_ids)), versions.c.assessment.is_not(None)))
+            return {r.id: r.assessment for r in rows}
+
     def version_text(self, version: VersionInfo) -> str:
         return self.texts.get(version.text_hash).decode("utf-8")
 
@@ -261,8 +269,10 @@ class SqlStore:
             return [_version(r) for r in c.execute(self._version_query().where(versions.c.id.in_(ids)))]
 
     @staticmethod
-    def _version_query() -> sa.Select[Any]:
-        return sa.select(versions, documents.c.service, documents.c.type).join(
+    def _version_query(with_assessment: bool = True) -> sa.Select[Any]:
+        """Versions with their document's names; without the assessment JSON where it is not needed."""
+        columns = [c for c in versions.c if with_assessment or c.name != "assessment"]
+        return sa.select(*columns, documents.c.service, documents.c.type).join(
             documents, documents.c.id == versions.c.document_id)
 
     # --- writing -----------------------------------------------------------------------------
@@ -381,7 +391,7 @@ def _insert(c: Connection, table: sa.Table, **values: Any) -> int:
 def _version(row: Any) -> VersionInfo:
     return VersionInfo(id=row.id, document_service=row.service, document_type=row.type,
                        recorded_at=utc(row.recorded_at) or _now(), text_hash=row.text_hash, size=row.size,
-                       origin=row.origin, assessment=row.assessment)
+                       origin=row.origin, assessment=getattr(row, "assessment", None))
 
 
 def _now() -> datetime:
