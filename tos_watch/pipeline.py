@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -40,6 +42,7 @@ log = logging.getLogger(__name__)
 
 SUSPECT_RATIO = 0.2  # a version under 20% of the previous one is probably a broken page, not a rewrite
 STATE_BATCH = 200  # unchanged/failed checks written per transaction in a run
+CPU_THREADS = max(2, os.cpu_count() or 2)  # threads for extraction and classification
 
 Progress = Callable[[Outcome], None]
 
@@ -202,7 +205,7 @@ async def _record(check: _Check, store: Store, results: list[FetchResult], text:
     comparison = await asyncio.to_thread(compare_versions, old, text)
     version = check.save(Status.CHANGED, validators=validators, parts=parts, text=text,
                          assessment=comparison.assessment, words=comparison.words)
-    return Outcome(doc, Status.CHANGED, version=_without_assessment(version), previous=latest,
+    return Outcome(doc, Status.CHANGED, version=_without_assessment(version),
                    assessment=verdict(comparison.assessment), words_added=comparison.words[0],
                    words_removed=comparison.words[1])
 
@@ -258,6 +261,8 @@ async def run_check_async(documents: Sequence[Document], store: Store, settings:
 
     pending = iter(documents)
     outcomes: list[Outcome] = []
+    # Extraction and classification are CPU-bound Python: more threads than cores add memory, not speed.
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=CPU_THREADS))
 
     async def worker(fetcher: Fetcher) -> None:
         # A fixed pool of workers pulling from one iterator: memory does not grow with the watchlist.

@@ -22,7 +22,11 @@ STATUS_STYLE = {Status.FIRST_SEEN: "cyan", Status.CHANGED: "bold yellow", Status
 
 def version_flags(v: VersionInfo) -> list[str]:
     """Short flags for a version's change: severity, categories with direction, or cosmetic."""
-    a = v.assessment
+    return assessment_flags(v.assessment)
+
+
+def assessment_flags(a: dict[str, Any] | None) -> list[str]:
+    """Flags from a classifier verdict: "[high] access:broadens", "cosmetic" or "substantive"."""
     if not a:
         return []
     if a.get("cosmetic"):
@@ -54,7 +58,7 @@ def _detail(o: Outcome) -> str:
     if o.status is Status.SUSPECT:
         return o.note or ""
     if o.status is Status.CHANGED:
-        flags = " ".join(version_flags(o.version)) if o.version else ""
+        flags = " ".join(assessment_flags(o.assessment))
         return f"+{o.words_added} / -{o.words_removed} words  {flags}"
     if o.status is Status.FIRST_SEEN and o.version:
         return f"{o.version.size:,} characters recorded"
