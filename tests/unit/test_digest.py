@@ -6,7 +6,7 @@ No sockets and no database: changes are built as the store would hand them over.
 from __future__ import annotations
 
 import email
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
 from pathlib import Path
@@ -20,31 +20,19 @@ from tos_watch.models import VersionInfo
 from tos_watch.notify.digest import build_digest, pending, word_diff
 from tos_watch.notify.feed import build_feed
 from tos_watch.notify.render import build_message, render_capped, render_html, render_text
+from tos_watch.store import ChangeRecord, DocumentState
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 NOW = datetime(2026, 11, 24, 8, 0, tzinfo=timezone.utc)
 
 
-@dataclass(frozen=True)
-class Change:
-    """Shaped like store.ChangeRecord."""
-
-    version: VersionInfo
-    previous: VersionInfo
-    url: str
+def State(service: str, doc_type: str, url: str, at: datetime | None, status: str | None,  # noqa: N802
+          error: str | None) -> DocumentState:
+    """A document's last check, as the store reports it."""
+    return DocumentState(0, service, doc_type, url, at, status, error, 1, at)
 
 
-@dataclass(frozen=True)
-class State:
-    service: str
-    type: str
-    url: str
-    last_checked_at: datetime | None
-    last_status: str | None
-    last_error: str | None
-
-
-def corpus_change(service: str, doc: str, index: int, vid: int, **overrides: Any) -> Change:
+def corpus_change(service: str, doc: str, index: int, vid: int, **overrides: Any) -> ChangeRecord:
     """The index-th real change of a corpus document, classified."""
     folder = CORPUS / service / doc
     if not folder.is_dir():
@@ -55,14 +43,14 @@ def corpus_change(service: str, doc: str, index: int, vid: int, **overrides: Any
 
 
 def make_change(service: str, doc: str, vid: int, assessment: dict[str, Any] | None, *,
-                origin: str = "fetch", at: datetime = NOW - timedelta(hours=1)) -> Change:
+                origin: str = "fetch", at: datetime = NOW - timedelta(hours=1)) -> ChangeRecord:
     v = VersionInfo(vid, service, doc, at, f"h{vid}", 100, origin, assessment)
     prev = VersionInfo(vid + 100000, service, doc, at - timedelta(days=1), f"p{vid}", 100)
-    return Change(v, prev, f"https://example.org/{service}/{doc}".replace(" ", "-"))
+    return ChangeRecord(v, prev, f"https://example.org/{service}/{doc}".replace(" ", "-"))
 
 
 def flagged(service: str, vid: int, severity: str, cats: dict[str, str], old: str = "We keep data.",
-            new: str = "We keep data forever.", **kw: Any) -> Change:
+            new: str = "We keep data forever.", **kw: Any) -> ChangeRecord:
     a = {"cosmetic": False, "categories": cats, "severity": severity,
          "changes": [{"section": "Retention", "old": old, "new": new, "categories": cats,
                       "severity": severity, "summary": "modified", "cosmetic": False}]}
@@ -180,7 +168,7 @@ def test_real_corpus_change_renders_multipart_with_inlined_css() -> None:
 
 def test_hundreds_of_changes_stay_under_the_size_cap() -> None:
     base = corpus_change("Academia.edu", "Privacy Policy", 2, 1)
-    many = [Change(replace(base.version, id=i, document_service=f"Service {i % 40}"), base.previous, base.url)
+    many = [ChangeRecord(replace(base.version, id=i, document_service=f"Service {i % 40}"), base.previous, base.url)
             for i in range(1, 601)]
     sub = Subscriber("a@b.org")
     d, html, text = render_capped(lambda n: build_digest(sub, many, [], NOW, max_changes=n), 200, budget=1_500_000)

@@ -15,32 +15,15 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from tos_watch.config import SEVERITIES, Subscriber
-from tos_watch.models import VersionInfo
+from tos_watch.store import ChangeRecord, DocumentState
 
 MAX_CLAUSES = 4  # clauses shown per change; the rest are counted
 CONTEXT_WORDS = 12  # unchanged words kept either side of an edit
 MAX_CLAUSE_WORDS = 160  # a clause longer than this is cut (the rest is in `tos-watch diff`)
 _TOKEN = re.compile(r"\S+\s*")
-
-
-class ChangeLike(Protocol):
-    """What the store's ChangeRecord offers: the new version, the one it replaced, the page."""
-
-    version: VersionInfo
-    previous: VersionInfo
-    url: str
-
-
-class StateLike(Protocol):
-    service: str
-    type: str
-    url: str
-    last_checked_at: datetime | None
-    last_status: str | None
-    last_error: str | None
 
 
 @dataclass(frozen=True)
@@ -142,7 +125,7 @@ def wants_service(sub: Subscriber, service: str) -> bool:
     return sub.services is None or service.casefold() in {s.casefold() for s in sub.services}
 
 
-def matches(sub: Subscriber, change: ChangeLike) -> bool:
+def matches(sub: Subscriber, change: ChangeRecord) -> bool:
     """The subscriber's filters, cosmetic aside: service, categories, minimum severity."""
     a = change.version.assessment or {}
     if not wants_service(sub, change.version.document_service):
@@ -205,7 +188,7 @@ def _cap(segments: list[Segment]) -> tuple[Segment, ...]:
     return tuple(out)
 
 
-def change_view(ch: ChangeLike) -> ChangeView:
+def change_view(ch: ChangeRecord) -> ChangeView:
     """A change as the digest shows it: flags, a one-line summary and its substantive clauses."""
     v, a = ch.version, ch.version.assessment or {}
     clauses = [c for c in a.get("changes") or () if not c.get("cosmetic")]
@@ -246,7 +229,7 @@ def one_line(categories: dict[str, str], clause_count: int, a: dict[str, Any]) -
     return f"{flags[0].upper()}{flags[1:]} ({where})"
 
 
-def problems(sub: Subscriber, states: list[Any]) -> tuple[Problem, ...]:
+def problems(sub: Subscriber, states: list[DocumentState]) -> tuple[Problem, ...]:
     """Documents whose last check failed or looked withdrawn, for the subscriber's services."""
     out = []
     for s in states:
@@ -257,7 +240,7 @@ def problems(sub: Subscriber, states: list[Any]) -> tuple[Problem, ...]:
     return tuple(out)
 
 
-def build_digest(sub: Subscriber, changes: list[Any], states: list[Any], now: datetime, *,
+def build_digest(sub: Subscriber, changes: list[ChangeRecord], states: list[DocumentState], now: datetime, *,
                  max_changes: int, uncertain: tuple[str, ...] = ()) -> Digest:
     """Group a subscriber's pending changes by severity then service; overflow beyond max_changes."""
     listed_src = [c for c in changes if sub.include_cosmetic or not (c.version.assessment or {}).get("cosmetic")]
