@@ -171,9 +171,7 @@ def parse_settings(raw: dict[str, Any], *, source: str = DEFAULT_CONFIG, base: P
         feed=_feed(p, p.table(raw, "feed", "")),
         documents=_documents(p, p.array(raw, "documents", "")),
     )
-    if settings.subscribers and settings.smtp is None:
-        pass  # digests go to the outbox folder as .eml files; the daemon says so in its log
-    return settings
+    return settings  # subscribers without [smtp]: digests go to the outbox; the daemon says so in its log
 
 
 # --- sections ------------------------------------------------------------------------------------

@@ -293,7 +293,7 @@ def reextract(doc: Document, store: Store) -> VersionInfo | None:
     The result is recorded as a `reextract` version, which is never reported as a
     change: a fixed selector must not alert anyone. None when the text is the same.
     """
-    snapshot = store.latest_snapshot(doc)  # type: ignore[attr-defined]
+    snapshot = store.latest_snapshot(doc)
     if snapshot is None:
         raise ExtractError(f"{doc.label}: no raw snapshot to re-extract; run `tos-watch check` first")
     snapshot_id, _fetched_at, parts = snapshot

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from tos_watch.errors import ConfigError, NotFoundError, StoreError, TosWatchError
+from tos_watch.errors import TosWatchError
 
 EXIT_USAGE = 2
 
@@ -22,7 +22,7 @@ class Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (ConfigError, NotFoundError, StoreError, TosWatchError) as exc:
+        except TosWatchError as exc:
             click.echo(f"tos-watch: error: {exc}", err=True)
             sys.exit(EXIT_USAGE)
 

@@ -12,7 +12,7 @@ import click
 from tos_watch import diff as difflib_views
 from tos_watch import pipeline
 from tos_watch.cli.context import open_settings_and_store, progress_bar
-from tos_watch.cli.render import outcome_table, version_flags, write_report_json
+from tos_watch.cli.render import history_table, outcome_table, version_flags, write_report_json
 from tos_watch.config import config_path
 from tos_watch.errors import ConfigError, DocumentError, NotFoundError
 from tos_watch.models import Document, VersionInfo
@@ -78,8 +78,6 @@ def history(ctx: click.Context, service: str, doc_type: str | None, as_json: boo
     if as_json:
         click.echo(json.dumps([_version_json(v) for v in found], indent=2, ensure_ascii=False))
         return
-    from tos_watch.cli.render import history_table
-
     history_table(found)
 
 
