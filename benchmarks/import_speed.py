@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.support.ota_repo import build_versions_repo  # noqa: E402
+from tos_watch.compare import Comparison  # noqa: E402
 from tos_watch.config import StorageSettings  # noqa: E402
 from tos_watch.ota import importer  # noqa: E402
 from tos_watch.ota.history import (  # noqa: E402
@@ -38,7 +39,6 @@ from tos_watch.ota.history import (  # noqa: E402
     iter_versions,
     iter_versions_dulwich,
 )
-from tos_watch.pipeline import Comparison  # noqa: E402
 from tos_watch.store import open_store  # noqa: E402
 
 SHARED = ROOT.parent / "shared"

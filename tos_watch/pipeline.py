@@ -13,14 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from tos_watch import classify
+from tos_watch.compare import compare_versions
 from tos_watch.config import Settings
 from tos_watch.errors import DocumentError, EmptyTextError, ExtractError
 from tos_watch.extract import combine, extract
@@ -45,29 +44,6 @@ STATE_BATCH = 200  # unchanged/failed checks written per transaction in a run
 CPU_THREADS = max(2, os.cpu_count() or 2)  # threads for extraction and classification
 
 Progress = Callable[[Outcome], None]
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """What changed between the latest version and the new text."""
-
-    assessment: dict[str, Any] | None
-    words: tuple[int, int]
-
-
-def compare_versions(old: str, new: str) -> Comparison:
-    """Word counts and the classifier's verdict on the change."""
-    return Comparison(classify.assess(old, new).to_json(), word_counts(old, new))
-
-
-def word_counts(old: str, new: str) -> tuple[int, int]:
-    """Words added and removed, as multisets: moved text counts zero, and it costs one pass.
-
-    The paragraph-aligned diff (tos_watch.diff) is for showing a change; counting
-    needs no alignment, and the diff costs 30 ms a page where this costs 1.
-    """
-    before, after = Counter(old.split()), Counter(new.split())
-    return sum((after - before).values()), sum((before - after).values())
 
 
 def extract_document(doc: Document, results: Sequence[FetchResult]) -> str:

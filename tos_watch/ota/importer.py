@@ -4,7 +4,7 @@ Each version is recorded with origin "import" and its commit as `source_ref`, so
 importing twice adds nothing (the store refuses a second version with the same
 source_ref, and we skip those before classifying, which is the costly part).
 Each change is compared with the version before it exactly as a fetched change
-is (`pipeline.compare_versions`: diff word counts + classifier verdict), so
+is (`compare.compare_versions`: diff word counts + classifier verdict), so
 history, diff and digests treat imported versions like fetched ones.
 
 A document the watchlist does not name is recorded under a placeholder URL
@@ -27,9 +27,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from tos_watch.compare import Comparison, compare_versions
 from tos_watch.models import Document, Source
 from tos_watch.ota.history import RecordedVersion, iter_versions_dulwich, list_versions, read_versions
-from tos_watch.pipeline import Comparison, compare_versions
 from tos_watch.store import SqlStore
 from tos_watch.store.schema import documents as documents_table
 from tos_watch.store.schema import versions as versions_table
