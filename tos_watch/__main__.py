@@ -1,3 +1,15 @@
-from tos_watch.cli import main
+"""`python -m tos_watch` and the `tos-watch` script.
 
-main()
+The CLI is imported only when run: worker processes re-import the script that
+started them, and must not pay for the whole command line to do so.
+"""
+
+
+def main() -> None:
+    from tos_watch.cli import main as cli
+
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -19,11 +19,10 @@ from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
-import soupsieve
-
 from tos_watch.errors import ConfigError
 from tos_watch.models import Document, RangeSelector, Selector, Source
 from tos_watch.schedules import ScheduleError, parse_duration, parse_schedule
+from tos_watch.selectors import css_problem
 
 CONFIG_ENV = "TOS_WATCH_CONFIG"
 DEFAULT_CONFIG = "tos-watch.toml"
@@ -54,7 +53,7 @@ FETCH_KEYS: dict[str, type | tuple[type, ...]] = {
               "user_agent": str, "concurrency": int, "per_host": int, "connect_timeout": (int, float),
               "read_timeout": (int, float), "total_timeout": (int, float), "retries": int,
               "backoff": (int, float), "max_retry_after": (int, float), "max_bytes": int,
-              "max_redirects": int, "respect_robots": bool}
+              "max_redirects": int, "respect_robots": bool, "keep_alive": bool}
 
 
 @dataclass(frozen=True)
@@ -375,17 +374,6 @@ def _selector(p: _Parser, item: Any, where: str) -> Selector:
             p.fail(where, "a range selector needs one of startBefore/startAfter and one of endBefore/endAfter")
         return RangeSelector(**fields)  # type: ignore[arg-type]
     p.fail(where, f"a selector must be a CSS string or a range table, got {type(item).__name__}")
-
-
-def css_problem(selector: str) -> str | None:
-    """Why a CSS selector is invalid, or None when soupsieve accepts it."""
-    if not selector.strip():
-        return "empty selector"
-    try:
-        soupsieve.compile(selector)
-    except (soupsieve.SelectorSyntaxError, ValueError, TypeError) as exc:
-        return str(exc).splitlines()[0]
-    return None
 
 
 # --- the validating reader -----------------------------------------------------------------------

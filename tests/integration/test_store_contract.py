@@ -7,11 +7,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 from tests.support.postgres import postgres_server
 from tos_watch.config import StorageSettings
 from tos_watch.models import Document, Source, Validators
 from tos_watch.store import CheckRecord, CheckState, SnapshotPart, SqlStore, open_store
+from tos_watch.store.sql import MIGRATIONS, SCHEMA_REVISION
 
 RING = Document("Ring", "Privacy Policy", (Source("https://ring.com/privacy-notice"),))
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -126,3 +131,27 @@ def test_check_states_of_many_documents_in_one_go(store: SqlStore) -> None:
     by_type = {s.type: s for s in store.document_states()}
     assert (by_type["Privacy Policy"].last_status, by_type["Terms"].last_error) == ("unchanged", "HTTP 404")
     assert store.check_state(RING).validators == [Validators('"e1"', None)]  # kept by an unchanged check
+
+
+def test_schema_revision_is_the_newest_migration() -> None:
+    """`migrate` skips Alembic when the database says SCHEMA_REVISION: it must be the real head."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == SCHEMA_REVISION
+
+
+def test_an_older_database_is_still_upgraded(tmp_path: Path) -> None:
+    """The quick revision check must not skip a real upgrade: downgrade one step, reopen, see the head."""
+    settings = StorageSettings(dir=tmp_path / "data")
+    store = open_store(settings)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0001_initial")
+    store.close()
+    reopened = open_store(settings)
+    assert reopened._revision() == SCHEMA_REVISION
+    with reopened.engine.connect() as conn:
+        assert sa.inspect(conn).has_table("deliveries")
+    reopened.close()

@@ -21,13 +21,11 @@ from __future__ import annotations
 import io
 import re
 
-import soupsieve
-
 from tos_watch.errors import EmptyTextError, ExtractError
 from tos_watch.extract.lxml_html import NeedsSoup, extract_with_lxml
-from tos_watch.extract.soup_html import extract_with_soup
 from tos_watch.extract.text import combine, decode, normalise_markdown
 from tos_watch.models import RangeSelector, Selector, Source
+from tos_watch.selectors import css_problem
 
 __all__ = [
     "combine",
@@ -49,11 +47,8 @@ def validate_selector(sel: Selector) -> str | None:
         return validate_selector(starts[0]) or validate_selector(ends[0])
     if not sel.strip():
         return "empty CSS selector"
-    try:
-        soupsieve.compile(sel)
-    except soupsieve.SelectorSyntaxError as exc:
-        return f'invalid CSS selector "{sel}": {str(exc).splitlines()[0]}'
-    return None
+    problem = css_problem(sel)
+    return f'invalid CSS selector "{sel}": {problem}' if problem else None
 
 
 def _html_to_markdown(html: str, source: Source) -> str:
@@ -61,6 +56,8 @@ def _html_to_markdown(html: str, source: Source) -> str:
     try:
         return extract_with_lxml(html, source)
     except NeedsSoup:
+        from tos_watch.extract.soup_html import extract_with_soup  # BeautifulSoup: 50 ms to import, rarely needed
+
         return extract_with_soup(html, source)
 
 

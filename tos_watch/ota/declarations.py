@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from tos_watch.config import css_problem
 from tos_watch.models import Document, RangeSelector, Selector, Source
+from tos_watch.selectors import css_problem
 
 BUILTIN_QUERY_FILTER = "removeQueryParams"
 RANGE_KEYS = {"startBefore": "start_before", "startAfter": "start_after",
