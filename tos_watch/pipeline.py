@@ -19,7 +19,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from tos_watch.compare import compare_versions
 from tos_watch.config import Settings
 from tos_watch.errors import DocumentError, EmptyTextError, ExtractError
 from tos_watch.extract import combine, extract
@@ -36,6 +35,7 @@ from tos_watch.models import (
     VersionInfo,
 )
 from tos_watch.store import CheckRecord, CheckState, SnapshotPart, Store, text_hash
+from tos_watch.workers import Comparer
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +105,7 @@ class _Check:
     doc: Document
     state: CheckState
     writer: CheckWriter
+    comparer: Comparer
     now: datetime
 
     def save(self, status: Status, **fields: Any) -> VersionInfo | None:
@@ -128,9 +129,10 @@ async def _fetch_all(check: _Check, fetcher: Fetcher) -> list[FetchResult] | Non
 
 
 async def check_document(doc: Document, fetcher: Fetcher, store: Store, *, state: CheckState | None = None,
-                         writer: CheckWriter | None = None) -> Outcome:
+                         writer: CheckWriter | None = None, comparer: Comparer | None = None) -> Outcome:
     """Check one document end to end; every failure becomes a FAILED outcome."""
-    check = _Check(doc, state or store.check_state(doc), writer or CheckWriter(store), datetime.now(UTC))
+    check = _Check(doc, state or store.check_state(doc), writer or CheckWriter(store), comparer or Comparer(1),
+                   datetime.now(UTC))
     try:
         results = await _fetch_all(check, fetcher)
         if results is None:
@@ -178,7 +180,7 @@ async def _record(check: _Check, store: Store, results: list[FetchResult], text:
     if _lost_most_text(text, latest) and check.state.suspect_hash != new_hash:
         return _suspect(check, parts, text, latest)
     old = store.version_text(latest)
-    comparison = await asyncio.to_thread(compare_versions, old, text)
+    comparison = await check.comparer.compare(old, text)
     version = check.save(Status.CHANGED, validators=validators, parts=parts, text=text,
                          assessment=comparison.assessment, words=comparison.words)
     return Outcome(doc, Status.CHANGED, version=_without_assessment(version),
@@ -234,6 +236,7 @@ async def run_check_async(documents: Sequence[Document], store: Store, settings:
     order = {doc.key: i for i, doc in enumerate(documents)}
     states = store.check_states(documents)
     writer = CheckWriter(store, batch=STATE_BATCH)
+    comparer = Comparer(len(documents))
 
     pending = iter(documents)
     outcomes: list[Outcome] = []
@@ -243,7 +246,8 @@ async def run_check_async(documents: Sequence[Document], store: Store, settings:
     async def worker(fetcher: Fetcher) -> None:
         # A fixed pool of workers pulling from one iterator: memory does not grow with the watchlist.
         for doc in pending:
-            outcome = await check_document(doc, fetcher, store, state=states.pop(doc.key), writer=writer)
+            outcome = await check_document(doc, fetcher, store, state=states.pop(doc.key), writer=writer,
+                                           comparer=comparer)
             outcomes.append(outcome)
             if progress is not None:
                 progress(outcome)
@@ -253,6 +257,7 @@ async def run_check_async(documents: Sequence[Document], store: Store, settings:
             await asyncio.gather(*(worker(fetcher) for _ in range(max(1, fetch_cfg.concurrency))))
         finally:
             writer.flush()
+            comparer.close()
     return RunReport(sorted(outcomes, key=lambda o: order[o.document.key]))
 
 

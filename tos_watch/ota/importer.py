@@ -14,13 +14,12 @@ once the document is added to the watchlist.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import shutil
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ from tos_watch.ota.history import RecordedVersion, iter_versions_dulwich, list_v
 from tos_watch.store import SqlStore
 from tos_watch.store.schema import documents as documents_table
 from tos_watch.store.schema import versions as versions_table
+from tos_watch.workers import compare_pool
 
 Progress = Callable[[RecordedVersion, int | None], None]  # (version just read, total or None when unknown)
 
@@ -182,6 +182,5 @@ def _comparer(jobs: int) -> Iterator[_Compare]:
 
         yield inline
         return
-    # forkserver: workers never inherit the git reader's threads and pipes
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("forkserver")) as pool:
+    with compare_pool(jobs) as pool:
         yield lambda old, new: pool.submit(compare_versions, old, new)
