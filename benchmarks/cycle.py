@@ -93,22 +93,49 @@ class Site:
 
 # Each tool runs under this small launcher, itself a fresh interpreter: on Linux a child's ru_maxrss
 # counts the RSS of the process it was forked from, so forking the tool from this script (whose RSS
-# grows as it reads outputs) would report that instead of the tool's own peak.
+# grows as it reads outputs) would report that instead of the tool's own peak. ru_maxrss is also the
+# largest single process, not the sum: the launcher samples the summed RSS of the tool's whole process
+# tree (tos_watch's classification worker included) every 0.1 s and reports the larger of the two.
 LAUNCHER = """import json, os, sys, time
+def tree_rss_kb(root):
+    parents = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as f:
+                    parents[int(name)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    tree, total = {root}, 0
+    for _ in range(8):  # grandchildren and deeper
+        tree |= {p for p, pp in parents.items() if pp in tree}
+    for p in tree:
+        try:
+            with open(f"/proc/{p}/statm") as f:
+                total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
 start = time.perf_counter()
 pid = os.fork()
 if pid == 0:
     os.execvp(sys.argv[2], sys.argv[2:])
-_, status, usage = os.wait4(pid, 0)
+peak_kb = 0
+while True:
+    done, status, usage = os.wait4(pid, os.WNOHANG)
+    if done:
+        break
+    peak_kb = max(peak_kb, tree_rss_kb(pid))
+    time.sleep(0.1)
 with open(sys.argv[1], "w") as f:
-    json.dump([time.perf_counter() - start, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024,
+    json.dump([time.perf_counter() - start, usage.ru_utime + usage.ru_stime, max(usage.ru_maxrss, peak_kb) / 1024,
                os.waitstatus_to_exitcode(status)], f)
 """
 
 
 def run_child(cmd: list[str], out: Path, timeout: float,
               env: dict[str, str] | None = None) -> tuple[float, float, float, str]:
-    """Run cmd with stdout to `out`; return wall s, CPU s (user+sys), peak RSS MB and status."""
+    """Run cmd with stdout to `out`; return wall s, CPU s (user+sys, children included), peak RSS MB, status."""
     measured = out.with_suffix(".rusage")
     measured.unlink(missing_ok=True)
     start = time.monotonic()

@@ -72,6 +72,11 @@ class FetchSettings:
     max_bytes: int = 10 * 1024 * 1024
     max_redirects: int = 5
     respect_robots: bool = True
+    # A fresh connection per request by default. A watcher asks a host for a few pages per run, so
+    # reuse saves little; and on a server that writes headers and body separately with Nagle's
+    # algorithm on (Python's http.server among them), every response on a reused connection waits
+    # for the client's delayed ACK: 40 ms a page (benchmarks/http_floor.py measures it).
+    keep_alive: bool = False
 
 
 # ---------------------------------------------------------------- pure helpers
@@ -218,7 +223,8 @@ class Fetcher:
         self._client = httpx.AsyncClient(
             headers={"User-Agent": s.user_agent, "Accept": ACCEPT, "Accept-Language": ACCEPT_LANGUAGE},
             timeout=httpx.Timeout(s.read_timeout, connect=s.connect_timeout, pool=s.total_timeout),
-            limits=httpx.Limits(max_connections=s.concurrency, max_keepalive_connections=s.concurrency),
+            limits=httpx.Limits(max_connections=s.concurrency,
+                                max_keepalive_connections=s.concurrency if s.keep_alive else 0),
             follow_redirects=True,
             max_redirects=s.max_redirects,
         )
