@@ -12,6 +12,8 @@ import logging
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING
@@ -24,6 +26,7 @@ log = logging.getLogger(__name__)
 # A run of at least this many documents classifies in a worker process when there is a second core:
 # the process costs ~0.1 s and ~25 MB to start, which a daemon's one-document checks never win back.
 PROCESS_MIN_DOCUMENTS = 50
+ORPHAN_POLL_S = 0.5  # how often a worker checks that its parent is still alive
 
 
 def _compare(old: str, new: str) -> Comparison:
@@ -33,9 +36,20 @@ def _compare(old: str, new: str) -> Comparison:
     return compare_versions(old, new)
 
 
-def _ignore_interrupts() -> None:
-    """Ctrl-C reaches the whole process group; the parent stops the workers, they must not print tracebacks."""
+def _worker_init(parent: int) -> None:
+    """Ignore Ctrl-C (the parent stops the workers) and exit when the parent is gone.
+
+    Why the watch: a worker blocks reading its task queue, whose other end it
+    also holds, so a parent killed with SIGKILL would leave it waiting forever.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def exit_when_orphaned() -> None:
+        while os.getppid() == parent:
+            time.sleep(ORPHAN_POLL_S)
+        os._exit(1)
+
+    threading.Thread(target=exit_when_orphaned, name="orphan-watch", daemon=True).start()
 
 
 def compare_pool(workers: int) -> ProcessPoolExecutor:
@@ -45,7 +59,7 @@ def compare_pool(workers: int) -> ProcessPoolExecutor:
     (event loop, git reader) nor its memory, and imports only this module.
     """
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_ignore_interrupts)
+                               initializer=_worker_init, initargs=(os.getpid(),))
 
 
 class Comparer:
