@@ -256,8 +256,10 @@ async def run_check_async(documents: Sequence[Document], store: Store, settings:
         try:
             await asyncio.gather(*(worker(fetcher) for _ in range(max(1, fetch_cfg.concurrency))))
         finally:
-            writer.flush()
-            comparer.close()
+            try:
+                writer.flush()
+            finally:
+                await comparer.aclose()
     return RunReport(sorted(outcomes, key=lambda o: order[o.document.key]))
 
 

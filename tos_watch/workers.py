@@ -1,22 +1,32 @@
 """Worker processes for the CPU-heavy step of a changed check, `compare_versions`.
 
 A worker imports only `tos_watch.compare` (the classifier), so it starts in a
-tenth of a second without the fetch and store stacks. `Comparer` decides, per
-run, whether a worker process is worth it.
+tenth of a second without the fetch and store stacks.
+
+- `Comparer`: where one check run compares versions. A long run starts one
+  worker (`python -m tos_watch.workers`) at its first change and talks to it
+  over its stdin and stdout, one JSON line per request and per reply, so the
+  event loop keeps several comparisons queued and the worker never waits.
+  Not multiprocessing: its resource-tracker process and queue threads cost
+  13 MB and a thread per pool for nothing here, and a worker blocked on a
+  multiprocessing queue outlives a parent killed with SIGKILL, where a worker
+  reading a pipe sees end-of-file and exits.
+- `compare_pool`: a process pool for the synchronous OTA history importer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import json
 import logging
 import multiprocessing
 import os
 import signal
-import threading
-import time
+import sys
 from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tos_watch.compare import Comparison
@@ -24,9 +34,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # A run of at least this many documents classifies in a worker process when there is a second core:
-# the process costs ~0.1 s and ~25 MB to start, which a daemon's one-document checks never win back.
+# the process costs ~0.15 s and ~20 MB to start, which a daemon's one-document checks never win back.
 PROCESS_MIN_DOCUMENTS = 50
-ORPHAN_POLL_S = 0.5  # how often a worker checks that its parent is still alive
+LINE_LIMIT = 256 * 1024 * 1024  # one reply line: an assessment quotes the clauses it flags
+STOP_TIMEOUT_S = 5.0
+
+
+class WorkerGone(Exception):
+    """The worker process exited or could not start; the run compares in-process instead."""
 
 
 def _compare(old: str, new: str) -> Comparison:
@@ -36,30 +51,24 @@ def _compare(old: str, new: str) -> Comparison:
     return compare_versions(old, new)
 
 
-def _worker_init(parent: int) -> None:
-    """Ignore Ctrl-C (the parent stops the workers) and exit when the parent is gone.
-
-    Why the watch: a worker blocks reading its task queue, whose other end it
-    also holds, so a parent killed with SIGKILL would leave it waiting forever.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-    def exit_when_orphaned() -> None:
-        while os.getppid() == parent:
-            time.sleep(ORPHAN_POLL_S)
-        os._exit(1)
-
-    threading.Thread(target=exit_when_orphaned, name="orphan-watch", daemon=True).start()
+# --- the worker's side ------------------------------------------------------------------------
 
 
-def compare_pool(workers: int) -> ProcessPoolExecutor:
-    """Worker processes for compare_versions.
+def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
+    """Answer comparison requests, one JSON line each, until the parent closes the pipe."""
+    for line in requests:
+        request = json.loads(line)
+        reply: dict[str, Any] = {"id": request["id"]}
+        try:
+            comparison = _compare(request["old"], request["new"])
+            reply |= {"assessment": comparison.assessment, "words": comparison.words}
+        except Exception as exc:  # reported as this document's failure, the worker carries on
+            reply["error"] = f"{exc.__class__.__name__}: {exc}"
+        replies.write(json.dumps(reply).encode() + b"\n")
+        replies.flush()
 
-    spawn, not fork: a fresh interpreter inherits neither the parent's threads
-    (event loop, git reader) nor its memory, and imports only this module.
-    """
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_worker_init, initargs=(os.getpid(),))
+
+# --- the run's side ---------------------------------------------------------------------------
 
 
 class Comparer:
@@ -72,21 +81,119 @@ class Comparer:
 
     def __init__(self, documents: int) -> None:
         self._use_process = documents >= PROCESS_MIN_DOCUMENTS and (os.cpu_count() or 1) > 1
-        self._pool: ProcessPoolExecutor | None = None
+        self._proc: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._starting = asyncio.Lock()
+        self._pending: dict[int, asyncio.Future[Comparison]] = {}
+        self._ids = itertools.count()
+
+    @property
+    def worker_pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
 
     async def compare(self, old: str, new: str) -> Comparison:
         if self._use_process:
             try:
-                if self._pool is None:
-                    self._pool = compare_pool(1)
-                return await asyncio.wrap_future(self._pool.submit(_compare, old, new))
-            except (BrokenProcessPool, OSError) as exc:  # killed, or no processes left: finish in a thread
-                log.warning("comparison worker unavailable (%s); comparing in this process", exc)
-                self._use_process = False
-                self.close()
+                return await self._in_worker(old, new)
+            except WorkerGone as exc:
+                if self._use_process:
+                    log.warning("comparison worker unavailable (%s); comparing in this process", exc)
+                    self._use_process = False
         return await asyncio.to_thread(_compare, old, new)
 
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+    async def _in_worker(self, old: str, new: str) -> Comparison:
+        proc = await self._started()
+        assert proc.stdin is not None
+        request_id = next(self._ids)
+        reply: asyncio.Future[Comparison] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = reply
+        try:
+            proc.stdin.write(json.dumps({"id": request_id, "old": old, "new": new}).encode() + b"\n")
+            await proc.stdin.drain()
+        except (BrokenPipeError, ConnectionResetError) as exc:
+            self._pending.pop(request_id, None)
+            raise WorkerGone(f"worker exited: {exc}") from exc
+        return await reply
+
+    async def _started(self) -> asyncio.subprocess.Process:
+        async with self._starting:
+            if self._proc is None:
+                try:
+                    self._proc = await asyncio.create_subprocess_exec(
+                        sys.executable, "-m", "tos_watch.workers", stdin=asyncio.subprocess.PIPE,
+                        stdout=asyncio.subprocess.PIPE, limit=LINE_LIMIT, env=_same_package_env())
+                except OSError as exc:
+                    raise WorkerGone(f"cannot start: {exc}") from exc
+                self._reader = asyncio.create_task(self._read_replies(self._proc))
+            elif self._proc.returncode is not None:
+                raise WorkerGone(f"worker exited with status {self._proc.returncode}")
+            return self._proc
+
+    async def _read_replies(self, proc: asyncio.subprocess.Process) -> None:
+        """Hand each reply to the comparison awaiting it; when the worker is gone, fail the rest."""
+        from tos_watch.compare import Comparison
+
+        assert proc.stdout is not None
+        try:
+            while line := await proc.stdout.readline():
+                reply = json.loads(line)
+                waiting = self._pending.pop(reply["id"], None)
+                if waiting is None or waiting.done():
+                    continue
+                if "error" in reply:
+                    waiting.set_exception(RuntimeError(f"in the comparison worker: {reply['error']}"))
+                else:
+                    waiting.set_result(Comparison(reply["assessment"], tuple(reply["words"])))
+        except (ValueError, asyncio.LimitOverrunError) as exc:
+            log.error("comparison worker sent an unreadable reply: %s", exc)
+        finally:
+            gone = WorkerGone(f"worker exited with status {proc.returncode}")
+            for waiting in self._pending.values():
+                if not waiting.done():
+                    waiting.set_exception(gone)
+            self._pending.clear()
+
+    async def aclose(self) -> None:
+        """Close the worker's input (it exits at end-of-file) and wait for it; kill it if it hangs."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        assert proc.stdin is not None
+        proc.stdin.close()
+        try:
+            await asyncio.wait_for(proc.wait(), STOP_TIMEOUT_S)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+        if self._reader is not None:
+            await self._reader
+
+
+def _same_package_env() -> dict[str, str]:
+    """The environment with this tos_watch first on the path: the worker must run the same code."""
+    here = str(Path(__file__).resolve().parents[1])
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": here + (os.pathsep + path if path else "")}
+
+
+# --- the importer's pool ----------------------------------------------------------------------
+
+
+def _ignore_interrupts() -> None:
+    """Ctrl-C reaches the whole process group; the parent stops the workers, they must not print tracebacks."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def compare_pool(workers: int) -> ProcessPoolExecutor:
+    """Worker processes for compare_versions, for synchronous callers.
+
+    spawn, not fork: a fresh interpreter inherits neither the parent's threads
+    (the git reader's) nor its memory, and imports only what it runs.
+    """
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_ignore_interrupts)
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the group; the parent ends the run
+    serve(sys.stdin.buffer, sys.stdout.buffer)

@@ -9,10 +9,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import pytest
 
-from tos_watch.compare import compare_versions
+from tos_watch.compare import Comparison, compare_versions
 from tos_watch.workers import PROCESS_MIN_DOCUMENTS, Comparer
 
 OLD = """# Terms of Service
@@ -35,57 +37,63 @@ You grant us an irrevocable, perpetual, worldwide license to use, copy and distr
 
 We may keep recordings indefinitely and share them with law enforcement.
 """
+T = TypeVar("T")
 
 
-def _worker_pids(comparer: Comparer) -> list[int]:
-    pool = comparer._pool
-    return list(pool._processes) if pool is not None and pool._processes else []  # type: ignore[attr-defined]
+def with_comparer(documents: int, body: Callable[[Comparer], Awaitable[T]]) -> T:
+    async def run() -> T:
+        comparer = Comparer(documents)
+        try:
+            return await body(comparer)
+        finally:
+            await comparer.aclose()
+
+    return asyncio.run(run())
 
 
 def test_a_long_run_compares_in_a_worker_process_with_the_same_verdict() -> None:
-    comparer = Comparer(PROCESS_MIN_DOCUMENTS)
-    try:
-        result = asyncio.run(comparer.compare(OLD, NEW))
-        workers = _worker_pids(comparer)
-    finally:
-        comparer.close()
-    assert workers and os.getpid() not in workers
-    assert result == compare_versions(OLD, NEW)
-    assert result.assessment is not None and {"licensing", "retention"} <= set(result.assessment["categories"])
+    async def body(comparer: Comparer) -> tuple[list[Comparison], int | None]:
+        results = await asyncio.gather(*(comparer.compare(OLD, NEW) for _ in range(5)))  # queued together
+        return results, comparer.worker_pid
+
+    results, worker = with_comparer(PROCESS_MIN_DOCUMENTS, body)
+    assert worker is not None and worker != os.getpid()
+    assert results == [compare_versions(OLD, NEW)] * 5
+    assessment = results[0].assessment
+    assert assessment is not None and {"licensing", "retention"} <= set(assessment["categories"])
 
 
 def test_a_short_run_compares_in_this_process() -> None:
-    comparer = Comparer(1)
-    assert asyncio.run(comparer.compare(OLD, NEW)) == compare_versions(OLD, NEW)
-    assert comparer._pool is None
+    async def body(comparer: Comparer) -> tuple[Comparison, int | None]:
+        return await comparer.compare(OLD, NEW), comparer.worker_pid
+
+    result, worker = with_comparer(1, body)
+    assert result == compare_versions(OLD, NEW) and worker is None
 
 
 def test_a_killed_worker_is_replaced_by_in_process_comparison(caplog: pytest.LogCaptureFixture) -> None:
-    comparer = Comparer(PROCESS_MIN_DOCUMENTS)
-
-    async def compare_kill_compare() -> tuple[object, object]:
+    async def body(comparer: Comparer) -> tuple[Comparison, Comparison]:
         first = await comparer.compare(OLD, NEW)
-        for pid in _worker_pids(comparer):
-            os.kill(pid, signal.SIGKILL)
-        await asyncio.sleep(0.2)
+        assert comparer.worker_pid is not None
+        os.kill(comparer.worker_pid, signal.SIGKILL)
+        await asyncio.sleep(0.3)
         return first, await comparer.compare(OLD, NEW)
 
     with caplog.at_level(logging.WARNING):
-        try:
-            first, second = asyncio.run(compare_kill_compare())
-        finally:
-            comparer.close()
+        first, second = with_comparer(PROCESS_MIN_DOCUMENTS, body)
     assert first == second == compare_versions(OLD, NEW)
     assert "comparison worker unavailable" in caplog.text
 
 
 PARENT = f"""
-import asyncio, sys, time
+import asyncio, time
 from tos_watch.workers import Comparer
-comparer = Comparer(1000)
-asyncio.run(comparer.compare({OLD!r}, {NEW!r}))
-print(*comparer._pool._processes, flush=True)
-time.sleep(60)
+async def main():
+    comparer = Comparer(1000)
+    await comparer.compare({OLD!r}, {NEW!r})
+    print(comparer.worker_pid, flush=True)
+    time.sleep(60)
+asyncio.run(main())
 """
 
 
@@ -94,14 +102,13 @@ def test_a_worker_does_not_outlive_a_killed_parent() -> None:
     parent = subprocess.Popen([sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True)
     try:
         assert parent.stdout is not None
-        workers = [int(pid) for pid in parent.stdout.readline().split()]
-        assert workers
+        worker = int(parent.stdout.readline())
     finally:
         parent.kill()
         parent.wait()
     deadline = time.monotonic() + 10
-    while any(_alive(pid) for pid in workers):
-        assert time.monotonic() < deadline, f"worker {workers} still running after its parent was killed"
+    while _alive(worker):
+        assert time.monotonic() < deadline, f"worker {worker} still running after its parent was killed"
         time.sleep(0.1)
 
 
@@ -111,3 +118,12 @@ def _alive(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has exited
     except FileNotFoundError:
         return False
+
+
+def test_an_error_in_the_worker_fails_that_comparison_only() -> None:
+    async def body(comparer: Comparer) -> Comparison:
+        with pytest.raises(RuntimeError, match="in the comparison worker"):
+            await comparer.compare(None, NEW)  # type: ignore[arg-type]  # a bug's input: not a text
+        return await comparer.compare(OLD, NEW)
+
+    assert with_comparer(PROCESS_MIN_DOCUMENTS, body) == compare_versions(OLD, NEW)
