@@ -73,6 +73,7 @@ _SPACES = re.compile("[\t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
 # Persian, Indic scripts and emoji sequences.
 _INVISIBLE = re.compile("[\u200b\u2060\ufeff\u00ad\u180e\x00-\x08\x0e-\x1f\x7f]")
 _LINE_BREAKS = re.compile("[\r\v\f\x85\u2028\u2029]")  # after "\r\n" -> "\n" (str.replace is faster)
+_ANY_ODD = re.compile(f"{_SPACES.pattern}|{_INVISIBLE.pattern}|{_LINE_BREAKS.pattern}")
 _SETEXT = re.compile(r"^(=+|-+)$")
 _BLOCK_START = re.compile(r"^\s*(?:[-*+]\s|\d+[.)]\s|#|\||>)")
 _THEMATIC = re.compile(r"^ {0,3}([-*_])(?: *\1){2,}$")
@@ -93,7 +94,7 @@ def _marked_line(line: str) -> str:
     return _ATX_CLOSE.sub(r"\1", _BULLET.sub(r"\1-\2", line))
 
 
-def _normalise_lines(text: str) -> list[str]:
+def _normalise_lines(text: str, odd_spaces: bool = True) -> list[str]:
     """Leading tabs -> four spaces (list nesting); spaces canonical; markers canonical.
 
     Whole-text regexes first, then a per-line pass only for lines that can hold a marker:
@@ -101,7 +102,9 @@ def _normalise_lines(text: str) -> list[str]:
     """
     if "\t" in text:
         text = _TAB_INDENT.sub(lambda m: m.group().replace("\t", "    "), text)
-    lines = _INNER_SPACES.sub(" ", _SPACES.sub(" ", text)).split("\n")
+    if odd_spaces:  # tabs and Unicode spaces -> " ", after the leading tabs became indentation
+        text = _SPACES.sub(" ", text)
+    lines = _INNER_SPACES.sub(" ", text).split("\n")
     return [_marked_line(line.rstrip(" ")) if line[:1] in _MARKER_STARTS else line.rstrip(" ") for line in lines]
 
 
@@ -145,8 +148,11 @@ def normalise_markdown(text: str) -> str:
     between blocks; exactly one final newline ("" for a text with no content).
     Idempotent.
     """
-    text = _INVISIBLE.sub("", unicodedata.normalize("NFC", text))
-    lines = _normalise_lines(_LINE_BREAKS.sub("\n", text.replace("\r\n", "\n")))
+    text = unicodedata.normalize("NFC", text)
+    odd = _ANY_ODD.search(text) is not None  # most extracted pages hold none: one scan instead of three
+    if odd:
+        text = _LINE_BREAKS.sub("\n", _INVISIBLE.sub("", text).replace("\r\n", "\n"))
+    lines = _normalise_lines(text, odd_spaces=odd)
     lines = _collapse_blank_runs(_canonical_blocks(lines))
     return "\n".join(lines) + "\n" if lines else ""
 

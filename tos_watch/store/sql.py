@@ -230,10 +230,14 @@ class SqlStore:
         if not records:
             return
         with self.engine.begin() as c:
+            by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
             for record in records:
                 assert record.text is None and record.parts is None, "save_check records versions"
-                c.execute(documents.update().where(documents.c.id == self.document_id(record.document, c))
-                          .values(**self._state(record)))
+                state = self._state(record)
+                by_columns.setdefault(tuple(state), []).append(
+                    {"doc_id": self.document_id(record.document, c), **state})
+            for rows in by_columns.values():  # one executemany per set of columns
+                c.execute(_SET_STATE, rows)
 
     # --- versions ----------------------------------------------------------------------------
 
@@ -311,7 +315,7 @@ class SqlStore:
                 version_id = self._insert_version(
                     c, doc_id, record.text, text_hash, record.checked_at, origin="fetch",
                     snapshot_id=snapshot_id, assessment=record.assessment, words=record.words)
-            c.execute(documents.update().where(documents.c.id == doc_id).values(**self._state(record)))
+            c.execute(_SET_STATE, {"doc_id": doc_id, **self._state(record)})
         if version_id is None or text_hash is None or record.text is None:
             return None
         return VersionInfo(version_id, record.document.service, record.document.type, record.checked_at,
@@ -400,9 +404,14 @@ def _validators(value: list[dict[str, str | None]] | None) -> list[Validators] |
     return [Validators(etag=v.get("etag"), last_modified=v.get("last_modified")) for v in value]
 
 
+# A document's state update; the parameters' keys say which columns it sets. One statement for
+# every check, compiled once, where .values(...) would build and coerce a new one each time.
+_SET_STATE = documents.update().where(documents.c.id == sa.bindparam("doc_id"))
+
+
 def _insert(c: Connection, table: sa.Table, **values: Any) -> int:
     """Insert a row and return its new id."""
-    key = c.execute(table.insert().values(**values)).inserted_primary_key
+    key = c.execute(table.insert(), values).inserted_primary_key  # parameters, not .values(): no new statement
     assert key is not None
     return int(key[0])
 
