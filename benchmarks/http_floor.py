@@ -6,7 +6,8 @@ Starts shared/tools/policy_site.py with --replicas K and, with nothing but the r
   - the no-change check's traffic: one conditional GET per page, carrying the page's own ETag and
     Last-Modified (every answer is a 304), by bare httpx and by raw asyncio sockets;
   - the change check's traffic: one full GET per page by bare httpx, on reused (keep-alive)
-    connections and on a fresh connection per request.
+    connections and on a fresh connection per request;
+  - both again through tos_watch's Fetcher (keep-alive, immediate ACKs: see tos_watch/transport.py).
 Wall seconds include the interpreter's start and the client's import. Results: a table on stdout
 and benchmarks/results/http-floor-<K>.md.
 """
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cycle import RESULTS, Site  # noqa: E402
+from cycle import RESULTS, ROOT, Site  # noqa: E402
 
 # One client run, as a fresh interpreter so that start-up and import count as they do for a tool.
 CLIENT = r'''
@@ -46,6 +47,19 @@ if mode.startswith("httpx"):
                 async with sem:
                     r = await client.get(page["url"], headers=headers)
                     return r.status_code
+            return await asyncio.gather(*(one(p) for p in pages))
+elif mode.startswith("fetcher"):  # tos_watch's own client: keep-alive, immediate ACKs, retries, limits
+    from tos_watch.fetch import Fetcher, FetchSettings
+    from tos_watch.models import Validators
+    async def run():
+        settings = FetchSettings(concurrency=conc, per_host=conc, respect_robots=False)
+        async with Fetcher(settings) as fetcher:
+            sem = asyncio.Semaphore(conc)
+            async def one(page):
+                validators = Validators(page["etag"], page["modified"]) if mode == "fetcher-304" else None
+                async with sem:
+                    r = await fetcher.fetch(page["url"], validators)
+                    return 304 if r.not_modified else r.status
             return await asyncio.gather(*(one(p) for p in pages))
 else:  # raw sockets: a request written by hand, the answer read to the end
     async def run():
@@ -70,6 +84,8 @@ MODES = {  # name: (what it shows, expected status)
     "httpx-304": ("conditional GETs, httpx", 304),
     "httpx-keepalive": ("full GETs, httpx, reused connections", 200),
     "httpx-fresh": ("full GETs, httpx, a connection per request", 200),
+    "fetcher-304": ("conditional GETs, tos_watch Fetcher (keep-alive, quick ACK)", 304),
+    "fetcher-200": ("full GETs, tos_watch Fetcher (keep-alive, quick ACK)", 200),
 }
 
 
@@ -87,7 +103,7 @@ def pages_with_validators(site: Site) -> list[dict[str, str]]:
 def time_client(mode: str, concurrency: int, pages_file: Path) -> tuple[float, str]:
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", CLIENT, mode, str(concurrency), str(pages_file)],
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600, cwd=ROOT)
     wall = time.perf_counter() - start
     codes = done.stdout.strip() if done.returncode == 0 else f"error: {done.stderr.strip()[-200:]}"
     return wall, codes

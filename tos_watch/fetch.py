@@ -1,4 +1,4 @@
-"""Fetch pages over HTTP: the only module that imports httpx.
+"""Fetch pages over HTTP: with `transport`, the only modules that import httpx.
 
 `Fetcher.fetch(url, validators)` returns a `FetchResult` (raw bytes, never
 decoded here: extraction decodes) or raises `FetchError` with a message a user
@@ -43,6 +43,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from tos_watch.errors import FetchError
 from tos_watch.models import FetchResult, Validators
+from tos_watch.transport import quick_ack_transport
 
 DEFAULT_USER_AGENT = "tos_watch/0.1 (+https://github.com/tos-watch/tos-watch; terms-change monitor)"
 # What a terms page can be; a missing Content-Type is accepted and left to extraction to judge.
@@ -72,11 +73,7 @@ class FetchSettings:
     max_bytes: int = 10 * 1024 * 1024
     max_redirects: int = 5
     respect_robots: bool = True
-    # A fresh connection per request by default. A watcher asks a host for a few pages per run, so
-    # reuse saves little; and on a server that writes headers and body separately with Nagle's
-    # algorithm on (Python's http.server among them), every response on a reused connection waits
-    # for the client's delayed ACK: 40 ms a page (benchmarks/http_floor.py measures it).
-    keep_alive: bool = False
+    keep_alive: bool = True  # reuse connections to a host; false: a fresh connection per request
 
 
 # ---------------------------------------------------------------- pure helpers
@@ -220,11 +217,14 @@ class Fetcher:
 
     async def __aenter__(self) -> Self:
         s = self.settings
+        limits = httpx.Limits(max_connections=s.concurrency,
+                              max_keepalive_connections=s.concurrency if s.keep_alive else 0)
         self._client = httpx.AsyncClient(
             headers={"User-Agent": s.user_agent, "Accept": ACCEPT, "Accept-Language": ACCEPT_LANGUAGE},
             timeout=httpx.Timeout(s.read_timeout, connect=s.connect_timeout, pool=s.total_timeout),
-            limits=httpx.Limits(max_connections=s.concurrency,
-                                max_keepalive_connections=s.concurrency if s.keep_alive else 0),
+            limits=limits,
+            # A mount, not transport=: proxies from the environment still take their own URLs.
+            mounts={"all://": quick_ack_transport(limits)},
             follow_redirects=True,
             max_redirects=s.max_redirects,
         )
