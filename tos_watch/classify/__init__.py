@@ -4,8 +4,9 @@ Pure (no I/O). Pipeline: `segment` (blocks, sentences) -> `align` (clause
 edits, moves, splits) -> `cosmetic` (what a reader would not notice) ->
 `categories` + `lexicon` (what a clause is about, with evidence) ->
 `direction` (broadens / narrows / neutral) -> `severity`. `gates` gives every
-regex a cheap word-prefix precondition, so most cues never run on most clauses;
-`model` loads the naive Bayes counts from `data/nb_weights.json` on first use.
+regex cheap preconditions (word prefixes, substrings), so most cues never run
+on most clauses; `model` loads the naive Bayes counts from
+`data/nb_weights.json` on first use.
 """
 
 from __future__ import annotations

@@ -10,11 +10,12 @@ on both sides is a split or merge. Both are cosmetic.
 from __future__ import annotations
 
 import difflib
-from collections import defaultdict
+import functools
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from tos_watch.classify import cosmetic
-from tos_watch.classify.segment import Block, Sentence, block_sentences, blocks
+from tos_watch.classify.segment import Layout, Sentence, block_sentences
 
 PAIR_THRESHOLD = 0.45  # below this similarity an old and a new sentence are a removal and an addition
 MOVE_THRESHOLD = 0.6  # sentences in different regions pair only when clearly the same clause
@@ -46,9 +47,9 @@ def _regions(old_keys: list[str], new_keys: list[str]) -> list[_Region]:
             for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"]
 
 
-def _changed_blocks(old_bl: list[Block], new_bl: list[Block]) -> list[tuple[list[int], list[int]]]:
+def _changed_blocks(old_bl: Layout, new_bl: Layout) -> list[tuple[list[int], list[int]]]:
     """Block ranges whose raw text differs: a cheap first pass, so unchanged text is never re-analysed."""
-    matcher = difflib.SequenceMatcher(None, [b.text for b in old_bl], [b.text for b in new_bl], autojunk=False)
+    matcher = difflib.SequenceMatcher(None, old_bl.texts, new_bl.texts, autojunk=False)
     return [(list(range(i1, i2)), list(range(j1, j2)))
             for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"]
 
@@ -76,25 +77,60 @@ def _cancel_moves(regions: list[_Region], old_keys: list[str], new_keys: list[st
 
 def _scored(olds: list[int], news: list[int], old_keys: list[str], new_keys: list[str],
             threshold: float) -> list[tuple[float, int, int]]:
-    """Word-level similarity of every old x new sentence at or above `threshold`, best first.
+    """Word-level similarity of every old x new sentence at or above `threshold`, best first."""
+    found = _similar(tuple(old_keys[i] for i in olds), tuple(new_keys[j] for j in news), threshold)
+    return sorted(((score, olds[a], news[b]) for score, a, b in found), reverse=True)
 
-    Why this shape: one matcher per new sentence keeps difflib's index of it
-    across all old sentences, and the bag-of-words bounds (real_quick_ratio,
-    quick_ratio) reject most pairs of a rewritten region before the full match.
+
+@functools.lru_cache(maxsize=512)
+def _similar(olds: tuple[str, ...], news: tuple[str, ...], threshold: float) -> tuple[tuple[float, int, int], ...]:
+    """(ratio, old position, new position) of every old x new sentence key at or above `threshold`.
+
+    Why this shape: most pairs of a rewritten region fail on difflib's
+    bag-of-words bounds (real_quick_ratio, quick_ratio), computed here from word
+    counts made once per sentence rather than once per pair; difflib's full
+    match, with its index of the new sentence built once, runs only on the rest.
+    Cached on the keys: every copy of a policy served under several URLs repeats the region.
     """
-    old_words = {i: old_keys[i].split() for i in olds}
+    old_bags = [_Bag(k) for k in olds]
     out: list[tuple[float, int, int]] = []
     matcher: difflib.SequenceMatcher[str] = difflib.SequenceMatcher(None, autojunk=False)
-    for j in news:
-        matcher.set_seq2(new_keys[j].split())
-        for i in olds:
-            matcher.set_seq1(old_words[i])
-            if matcher.real_quick_ratio() < threshold or matcher.quick_ratio() < threshold:
+    for b, new_key in enumerate(news):
+        new_bag, indexed = _Bag(new_key), False
+        for a, old_bag in enumerate(old_bags):
+            if old_bag.real_quick_ratio(new_bag) < threshold or old_bag.quick_ratio(new_bag) < threshold:
                 continue
+            if not indexed:
+                matcher.set_seq2(new_bag.words)
+                indexed = True
+            matcher.set_seq1(old_bag.words)
             score = matcher.ratio()
             if score >= threshold:
-                out.append((score, i, j))
-    return sorted(out, reverse=True)
+                out.append((score, a, b))
+    return tuple(out)
+
+
+class _Bag:
+    """A sentence key's words and their counts: what difflib's cheap similarity bounds read."""
+
+    __slots__ = ("words", "counts")
+
+    def __init__(self, key: str) -> None:
+        self.words = key.split()
+        self.counts = Counter(self.words)
+
+    def real_quick_ratio(self, other: _Bag) -> float:
+        """difflib's real_quick_ratio of the two word lists: the same float, from their lengths."""
+        length = len(self.words) + len(other.words)
+        return 2.0 * min(len(self.words), len(other.words)) / length if length else 1.0
+
+    def quick_ratio(self, other: _Bag) -> float:
+        """difflib's quick_ratio of the two word lists: the same float, from the shared word counts."""
+        length = len(self.words) + len(other.words)
+        if not length:
+            return 1.0
+        small, large = sorted((self.counts, other.counts), key=len)
+        return 2.0 * sum(min(n, large[w]) for w, n in small.items() if w in large) / length
 
 
 def _greedy(scored: list[tuple[float, int, int]]) -> list[tuple[int, int]]:
@@ -123,19 +159,19 @@ def _pair(region: _Region, old_keys: list[str], new_keys: list[str]) -> list[tup
 
 
 def _edit(i: int | None, j: int | None, old_s: list[Sentence], new_s: list[Sentence],
-          old_bl: list[Block], new_bl: list[Block]) -> Edit:
+          old_bl: Layout, new_bl: Layout) -> Edit:
     """Build one edit from a pairing, judging whether it is cosmetic."""
     if i is not None and j is not None:
         o, n = old_s[i].text, new_s[j].text
-        kinds = {old_bl[old_s[i].block].kind, new_bl[new_s[j].block].kind}
+        kinds = {old_bl.kinds[old_s[i].block], new_bl.kinds[new_s[j].block]}
         titles = kinds == {"paragraph"} and cosmetic.is_title(o) and cosmetic.is_title(n)
         is_cosmetic = "heading" in kinds or titles or cosmetic.pair_is_cosmetic(o, n)
         return Edit(new_s[j].section, o, n, "modified", is_cosmetic, _is_fragment(n, kinds))
     if j is not None:
-        s, kind = new_s[j], new_bl[new_s[j].block].kind
+        s, kind = new_s[j], new_bl.kinds[new_s[j].block]
         return Edit(s.section, "", s.text, "added", cosmetic.lone_is_cosmetic(s.text, kind),
                     _is_fragment(s.text, {kind}))
-    s, kind = old_s[i], old_bl[old_s[i].block].kind  # type: ignore[index]
+    s, kind = old_s[i], old_bl.kinds[old_s[i].block]  # type: ignore[index]
     return Edit(s.section, s.text, "", "removed", cosmetic.lone_is_cosmetic(s.text, kind),
                 _is_fragment(s.text, {kind}))
 
@@ -159,16 +195,15 @@ def _merge(edits: list[Edit]) -> list[Edit]:
     return out
 
 
-def _sentence_regions(old_bl: list[Block], new_bl: list[Block]) -> tuple[list[Sentence], list[Sentence],
-                                                                       list[_Region]]:
+def _sentence_regions(old_bl: Layout, new_bl: Layout) -> tuple[list[Sentence], list[Sentence], list[_Region]]:
     """Sentences of the changed blocks only, and the regions where their keys still differ."""
     old_s: list[Sentence] = []
     new_s: list[Sentence] = []
     regions: list[_Region] = []
     for old_idx, new_idx in _changed_blocks(old_bl, new_bl):
         o0, n0 = len(old_s), len(new_s)
-        old_s += [s for i in old_idx for s in block_sentences(old_bl[i])]
-        new_s += [s for j in new_idx for s in block_sentences(new_bl[j])]
+        old_s += [s for i in old_idx for s in block_sentences(old_bl.block(i))]
+        new_s += [s for j in new_idx for s in block_sentences(new_bl.block(j))]
         sub = _regions([cosmetic.key(s.text) for s in old_s[o0:]], [cosmetic.key(s.text) for s in new_s[n0:]])
         regions += [_Region([o0 + i for i in r.old], [n0 + j for j in r.new]) for r in sub]
     return old_s, new_s, regions
@@ -196,7 +231,7 @@ def _pair_moved(pairs: list[list[tuple[int | None, int | None]]], old_keys: list
 
 def align(old: str, new: str) -> list[Edit]:
     """All edits between two versions, in the order of the new version."""
-    old_bl, new_bl = blocks(old), blocks(new)
+    old_bl, new_bl = Layout(old), Layout(new)
     old_s, new_s, regions = _sentence_regions(old_bl, new_bl)
     old_keys = [cosmetic.key(s.text) for s in old_s]
     new_keys = [cosmetic.key(s.text) for s in new_s]

@@ -7,13 +7,15 @@ evidence and direction, then roll them up per version.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from tos_watch.classify.align import Edit, align
-from tos_watch.classify.categories import CATEGORIES, flag_change
-from tos_watch.classify.direction import BROADENS, NARROWS, NEUTRAL, direction
+from tos_watch.classify.categories import CATEGORIES, flag_plain_change
+from tos_watch.classify.cosmetic import plain
+from tos_watch.classify.direction import BROADENS, NARROWS, NEUTRAL, plain_direction
 from tos_watch.classify.severity import SEVERITIES, change_severity, max_severity
 
 
@@ -65,10 +67,23 @@ def classify_edit(edit: Edit) -> ClauseChange:
     """Flag one aligned edit: categories with evidence, a direction each, and a severity."""
     if edit.cosmetic:
         return ClauseChange(edit.section, edit.old, edit.new, edit.kind, True)
-    evidence = flag_change(edit.old, edit.new, edit.section if edit.fragment else "")
-    cats = {c: direction(c, edit.old, edit.new) for c in evidence}
-    return ClauseChange(edit.section, edit.old, edit.new, edit.kind, False, cats, evidence,
-                        change_severity(False, cats))
+    context = edit.section if edit.fragment else ""
+    evidence, cats = _flags(plain(edit.old), plain(edit.new), f"{plain(context)}: " if context else "")
+    return ClauseChange(edit.section, edit.old, edit.new, edit.kind, False, dict(cats),
+                        {c: list(words) for c, words in evidence.items()}, change_severity(False, cats))
+
+
+@functools.lru_cache(maxsize=1024)
+def _flags(old: str, new: str, prefix: str) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Evidence and direction per category flagged on a change of plain clauses (what `flag_change` reads).
+
+    Cached on the plain texts, the only thing the verdict reads, because a
+    check meets the same clause change many times: one policy served under
+    several URLs differs only in link targets. Callers copy what they keep.
+    """
+    evidence = flag_plain_change(old, new, prefix)
+    old_low, new_low = old.lower(), new.lower()
+    return evidence, {c: plain_direction(c, old_low, new_low) for c in evidence}
 
 
 def _roll_up(changes: list[ClauseChange]) -> dict[str, str]:

@@ -50,7 +50,8 @@ def _hits(text: str) -> dict[str, tuple[Hit, ...]]:
     Cached because `flag_change` reads the same text for scores and for evidence,
     and a flapping page shows the same clauses again and again.
     """
-    prefixes, low = word_prefixes(text), text.lower()
+    low = text.lower()
+    prefixes = word_prefixes(low)  # the same set; keyed by the lower-cased text, as `direction` asks again
     out: dict[str, tuple[Hit, ...]] = {}
     for category, cues in CUES.items():
         found = tuple((cue, m.span()) for cue in cues if (m := cue.search(prefixes, text, low)))
@@ -136,8 +137,11 @@ def flag_change(old: str, new: str, context: str = "") -> dict[str, list[str]]:
     sentence that also mentions a licence does not touch licensing. `context`
     (the section heading) is read before fragments such as table rows.
     """
-    prefix = f"{plain(context)}: " if context else ""
-    a, b = plain(old), plain(new)
+    return flag_plain_change(plain(old), plain(new), f"{plain(context)}: " if context else "")
+
+
+def flag_plain_change(a: str, b: str, prefix: str = "") -> dict[str, list[str]]:
+    """`flag_change` of clauses already plain (`cosmetic.plain`), the context as the prefix it reads."""
     spans_a, spans_b = _changed_spans(a, b)
     shift = len(prefix)
     texts = [(t, [(s + shift, e + shift) for s, e in sp]) for t, sp in ((a, spans_a), (b, spans_b)) if t]

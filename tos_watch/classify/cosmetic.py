@@ -14,7 +14,7 @@ import functools
 import re
 import unicodedata
 
-from tos_watch.classify.gates import lowered_regex
+from tos_watch.classify.gates import contains_any, has_case_twin, lowered_regex, needles
 
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _LINK = re.compile(r"\[((?:\\\]|[^\]])*)\]\((?:<[^>]*>|[^)\s]*)(?:\s+\"[^\"]*\")?\)")
@@ -39,17 +39,24 @@ _WORD = re.compile(r"[a-z0-9]+")
 _DATE_LINE = re.compile(r"^(?:this\s+\w+\s+(?:policy|notice|terms?)\s+(?:is|was)\s+)?"
                         r"(?:last\s+|most\s+recently\s+)?(?:updated|modified|revised|effective|amended|"
                         r"published|version|valid|in\s+effect|date)\b", re.IGNORECASE)
+# Banners, page furniture and notices of the update itself, anywhere in a sentence ...
 _BANNER = re.compile(
     r"(?:we(?:'|’)re|we\s+are|we\s+have|we(?:'|’)ve|we\s+will\s+be)\s+(?:updating|updated|changing|making\s+changes)"
     r"|\b(?:upcoming|coming)\s+(?:changes|update)|\bpreview\s+(?:the|our)\b|\bwill\s+(?:take|come\s+into)\s+effect\b"
     r"|\bclick\s+here\b|\blearn\s+more\b|\bback\s+to\s+top\b|\bprint\b|\bdownload\s+(?:a\s+)?pdf\b"
     r"|\btable\s+of\s+contents\b|\b(?:previous|prior)\s+versions?\b|\barchived?\s+versions?\b"
-    r"|\bupdates?\s+to\s+(?:our|the|these|this)\s+(?:terms|privacy|policy)"
-    r"|^(?:please\s+)?(?:see|visit|refer\s+to|read|view|go\s+to|check\s+out)\b.{0,160}"
-    r"(?:\bfor\s+(?:more|additional|further|details)|\bpage\b|\bhere\b|\bdisclosures\b)",
+    r"|\bupdates?\s+to\s+(?:our|the|these|this)\s+(?:terms|privacy|policy)",
     re.IGNORECASE,
 )
-_BANNER_LOW = re.compile(lowered_regex(_BANNER.pattern))  # the same, for lower-cased text: faster than IGNORECASE
+# ... and sentences that open by sending the reader elsewhere ("See our cookie page for details").
+_SEE_ALSO = re.compile(r"^(?:please\s+)?(?:see|visit|refer\s+to|read|view|go\s+to|check\s+out)\b.{0,160}"
+                       r"(?:\bfor\s+(?:more|additional|further|details)|\bpage\b|\bhere\b|\bdisclosures\b)",
+                       re.IGNORECASE)
+# The same, for lower-cased text: faster than IGNORECASE. Kept apart because the banner words
+# give a substring test that rules out most sentences, while "see ... for" would rule out none.
+_BANNER_LOW = re.compile(lowered_regex(_BANNER.pattern))
+_BANNER_NEEDLES = needles(_BANNER_LOW)
+_SEE_ALSO_LOW = re.compile(lowered_regex(_SEE_ALSO.pattern))
 _UI_ARTIFACT = re.compile(r"opens?\s+(?:in\s+)?(?:a\s+)?(?:new\s+)?(?:email\s+client|window|tab)\b"
                           r"|\bcopy\s+\.?md\b|\(opens[^)]*\)", re.IGNORECASE)
 _NAV = re.compile(r"^[^|]{1,60}(?:\s\|\s+[^|]{1,60}){2,}$")
@@ -94,23 +101,39 @@ def key(text: str) -> str:
     """Comparison key: equal keys mean the sentences differ only cosmetically."""
     text = plain(text)
     low = text.lower()
+    # The key keeps lower case only. Where lower-casing keeps every length and IGNORECASE sees no
+    # case twin (see `gates`), the patterns' lower-cased twins find the same matches in the
+    # lower-cased text, case-sensitively and several times faster.
+    fast = len(low) == len(text) and not has_case_twin(text)
+    ui_artifact, url, email, date, numbering, xref = _KEY_PATTERNS_LOW if fast else _KEY_PATTERNS
+    if fast:
+        text = low
     if "open" in low or "copy" in low:
-        text = _UI_ARTIFACT.sub(" ", text)
+        text = ui_artifact.sub(" ", text)
     if "http" in low or "www" in low:
-        text = _URL.sub(" ", text)
+        text = url.sub(" ", text)
     if "@" in text or "email" in low:
-        text = _EMAIL.sub(" ", text)
+        text = email.sub(" ", text)
     if _DIGIT.search(text):
-        text = _DATE.sub(" ", text)
-    text = _NUMBERING.sub(" ", text)
-    text = _XREF.sub(r"\1", text)
+        text = date.sub(" ", text)
+    text = numbering.sub(" ", text)
+    if not fast or contains_any(text, _XREF_NEEDLES):  # few sentences cite a section: skip the scan
+        text = xref.sub(r"\1", text)
     return " ".join(_WORD.findall(_QUOTES.sub("", text.lower())))
+
+
+_KEY_PATTERNS = (_UI_ARTIFACT, _URL, _EMAIL, _DATE, _NUMBERING, _XREF)
+_KEY_PATTERNS_LOW = tuple(re.compile(lowered_regex(p.pattern)) for p in _KEY_PATTERNS)
+_XREF_NEEDLES = needles(_KEY_PATTERNS_LOW[-1])
 
 
 def words(text: str) -> list[str]:
     """Words as a reader sees them (case kept, for rename detection); an e-mail address is one word."""
     text = _EMAIL.sub(f" {_ADDRESS} ", _UI_ARTIFACT.sub(" ", plain(_URL.sub(" ", text))))
-    return re.findall(r"[A-Za-z0-9][A-Za-z0-9'’.\-]*[A-Za-z0-9]|[A-Za-z0-9]", text)
+    return _READER_WORD.findall(text)
+
+
+_READER_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’.\-]*[A-Za-z0-9]|[A-Za-z0-9]")
 
 
 _ADDRESS = "EMAILADDRESS"
@@ -153,8 +176,12 @@ def _is_name(tokens: list[str]) -> bool:
     return 0 < len(tokens) <= 3 and all(t[:1].isupper() for t in tokens)
 
 
+@functools.lru_cache(maxsize=2048)
 def pair_is_cosmetic(old: str, new: str) -> bool:
-    """Old and new sentence differ only by key, typos, or a company/product rename."""
+    """Old and new sentence differ only by key, typos, or a company/product rename.
+
+    Cached: a check meets the same edited sentence in every copy of a policy.
+    """
     if key(old) == key(new) or (is_boilerplate(old) and is_boilerplate(new)):
         return True
     a = [w for w in words(old) if not (w[0].isdigit() and _DATE.fullmatch(w))]  # a one-word date starts
@@ -181,19 +208,30 @@ def is_filler(word: str) -> bool:
     return low in _FILLER or (len(low) <= 2 and low.isalpha() and low not in _MEANINGFUL)
 
 
+@functools.lru_cache(maxsize=4096)
 def is_boilerplate(text: str) -> bool:
-    """A date line, banner, cross-reference, navigation bar or link list: never a clause."""
+    """A date line, banner, cross-reference, navigation bar or link list: never a clause.
+
+    Cached: both the pairing and the lone-sentence checks ask, and a check meets
+    the same sentences in many documents.
+    """
     k = key(text)
     if not k:
         return True
-    if _DATE_LINE.match(k) and len(k.split()) <= 12:
+    size = len(k.split())
+    if _DATE_LINE.match(k) and size <= 12:
         return True
-    if len(k.split()) <= 40 and _BANNER_LOW.search(plain(text).lower()):
+    if size <= 40 and _is_banner(plain(text).lower()):
         return True
     if "|" in text and not text.lstrip().startswith("|") and _NAV.match(" ".join(_LINK.sub(r"\1", text).split())):
         return True
     # nothing but links: navigation, a table of contents, promotion
     return "[" in text and not key(_LINK.sub("", _IMAGE.sub("", text)))
+
+
+def _is_banner(low: str) -> bool:
+    """A lower-cased plain sentence that is a banner or sends the reader elsewhere."""
+    return bool(_SEE_ALSO_LOW.match(low) or (contains_any(low, _BANNER_NEEDLES) and _BANNER_LOW.search(low)))
 
 
 def lone_is_cosmetic(text: str, kind: str) -> bool:

@@ -135,7 +135,11 @@ def _sign(delta: float) -> str:
 
 def direction(category: str, old: str, new: str) -> str:
     """How the change from old to new clause text moves the service's latitude in `category`."""
-    old, new = plain(old).lower(), plain(new).lower()
+    return plain_direction(category, plain(old).lower(), plain(new).lower())
+
+
+def plain_direction(category: str, old: str, new: str) -> str:
+    """`direction` of clauses already plain (`cosmetic.plain`) and lower-cased."""
     if category == "retention":
         before, after = duration_days(old), duration_days(new)
         if before is not None and after is not None and before != after:

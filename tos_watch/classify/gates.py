@@ -4,7 +4,9 @@ Why: the lexicon's cue patterns scan every position with wide alternations and
 gaps, and most cues cannot match most clauses. A pattern's *gates* are read off
 its parse tree: for every top-level element that starts a word (after ``\\b`` or required whitespace),
 the literal word prefixes it can begin with. A text whose words offer none of
-one gate's prefixes cannot match, and a set test is one C call.
+one gate's prefixes cannot match, and a set test is one C call. A pattern's
+*needles* are the same idea for one text that is searched once: literal
+strings one of which every match contains, tested with `in`.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ _ZERO_WIDTH = {_sre.ASSERT, _sre.ASSERT_NOT}
 Gates = tuple[frozenset[str], ...]
 
 
-@functools.lru_cache(maxsize=256)  # per-text sets are large; reuse is within one assessment
+@functools.lru_cache(maxsize=32)  # per-text sets are large; reuse is within one clause change
 def word_prefixes(text: str) -> frozenset[str]:
     """Every lower-case prefix (up to _GATE_LEN characters) of every word of a text: what gates test."""
     return frozenset(itertools.chain.from_iterable(map(_prefixes_of, set(_WORDS.findall(text.lower())))))
@@ -97,3 +99,62 @@ def lowered_regex(regex: str) -> str:
         out.append(ch if escaped else ch.lower())
         escaped = not escaped and ch == "\\"
     return "".join(out)
+
+
+def needles(pattern: re.Pattern[str]) -> frozenset[str] | None:
+    """Literal strings one of which every match of a pattern contains (None: none known).
+
+    Read off the parse tree like `gates`: of the required elements in sequence (a
+    literal run, a group, an alternation whose every branch has needles, a repeat
+    of at least one), the one whose shortest needle is longest. None for an
+    IGNORECASE pattern, whose literals match other cases: use its `lowered_regex` twin.
+    """
+    if pattern.flags & re.IGNORECASE:
+        return None
+    found = _needles(list(_parser.parse(pattern.pattern)))
+    return frozenset(found) if found else None
+
+
+def _needles(seq: Any) -> set[str] | None:
+    """Needles of a parsed sequence (see `needles`)."""
+    candidates: list[set[str]] = []
+    run = ""
+    for op, av in seq:
+        if op is _sre.LITERAL:
+            run += chr(av)
+            continue
+        if run:
+            candidates.append({run})
+            run = ""
+        found: set[str] | None = None
+        if op is _sre.SUBPATTERN and not av[1] & re.IGNORECASE:
+            found = _needles(av[3])
+        elif op is _sre.BRANCH:
+            parts = [_needles(branch) for branch in av[1]]
+            found = None if any(p is None for p in parts) else set().union(*parts)  # type: ignore[arg-type]
+        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT) and av[0] >= 1:
+            found = _needles(av[2])
+        if found:  # anything else (a class, an assertion, an optional part) requires no literal
+            candidates.append(found)
+    if run:
+        candidates.append({run})
+    return max(candidates, key=lambda c: min(map(len, c)), default=None)
+
+
+def contains_any(text: str, strings: frozenset[str] | None) -> bool:
+    """Whether `text` contains one of `strings` (None: unknown, so True)."""
+    return strings is None or any(s in text for s in strings)
+
+
+# The non-ASCII characters IGNORECASE matching takes for an ASCII letter: İ, ı, ſ and the Kelvin sign
+# (all of them, though `str.lower` turns the last into "k").
+_CASE_TWINS = re.compile("[\u0130\u0131\u017f\u212a]")
+
+
+def has_case_twin(text: str) -> bool:
+    """Whether `text` holds a character that IGNORECASE matching takes for an ASCII letter.
+
+    Where none occurs and lower-casing keeps the length, a pattern's
+    `lowered_regex` twin finds the same matches in the lower-cased text.
+    """
+    return _CASE_TWINS.search(text) is not None

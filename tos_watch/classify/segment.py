@@ -8,6 +8,7 @@ paragraph splits and merges, while paragraphs do not.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ _BOLD_LINE = re.compile(r"^\s*(\*\*|__)([^*_]{2,120})(\*\*|__)\s*:?\s*$")
 _LIST_ITEM = re.compile(r"^\s*(?:[*+\-·•]|\d{1,3}[.)])\s+")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 _MARKS = frozenset("*-_|:#=+·•")  # first characters of rules, headings, tables and list items
+_HEADING_MARKS = re.compile(r"[*_`#\\]+")
 _HRULE = re.compile(r"^\s*([*\-_]\s*){3,}$")
 # Split after . ! ? ; when the next sentence starts like one; abbreviations are glued back below.
 _SENT_SPLIT = re.compile(r"(?<=[.!?;])\s+(?=[\"“'(\[*_]*[A-Z0-9])")
@@ -45,7 +47,7 @@ class Sentence:
 
 def _strip_heading_marks(text: str) -> str:
     """Heading text without Markdown emphasis, for display as context."""
-    return re.sub(r"[*_`#\\]+", "", text).strip()
+    return _HEADING_MARKS.sub("", text).strip()
 
 
 def _line_kind(line: str) -> str:
@@ -63,53 +65,80 @@ def _line_kind(line: str) -> str:
         return "rule" if _TABLE_RULE.match(line) else "table"
     if mark == "#":
         return "heading" if _HEADING.match(line) else "text"
-    if _HRULE.match(line) or _TABLE_RULE.match(line):
+    # Each pattern is tried only where the mark can start it ("**Bold**" lines are text, and common).
+    if (mark in "*-_" and _HRULE.match(line)) or (mark in ":-" and _TABLE_RULE.match(line)):
         return "rule"
-    if _SETEXT.match(line):
+    if mark in "=-" and _SETEXT.match(line):
         return "setext"
-    return "list" if _LIST_ITEM.match(line) else "text"
+    return "list" if (mark in "*+-·•" or mark.isdigit()) and _LIST_ITEM.match(line) else "text"
+
+
+def _joined(lines: list[str]) -> str:
+    """The lines of a paragraph as one line."""
+    return lines[0].strip() if len(lines) == 1 else " ".join(s.strip() for s in lines)
 
 
 def _raw_blocks(markdown: str) -> list[tuple[str, str]]:
     """Group lines into (kind, text) blocks: blank lines, list items and table rows separate them."""
     blocks: list[tuple[str, str]] = []
-    current: list[str] = []
-
-    def flush() -> None:
-        if current:
-            blocks.append(("paragraph", " ".join(s.strip() for s in current)))
-            current.clear()
-
+    current: list[str] = []  # the lines of the paragraph being read
     for line in markdown.splitlines():
-        kind = _line_kind(line)
+        # Blank lines and running text are most lines: sorted here, as `_line_kind` would, without a call.
+        mark = line.lstrip()[:1]
+        if not mark:
+            if current:
+                blocks.append(("paragraph", _joined(current)))
+                current = []
+            continue
+        kind = "text" if mark not in _MARKS and not mark.isdigit() else _line_kind(line)
         if kind == "text" or (kind == "setext" and not current):
             current.append(line)
-        elif kind in ("blank", "rule"):
-            flush()
-        elif kind == "heading":
-            flush()
+            continue
+        if kind == "setext":  # the underline makes the lines read so far a heading
+            blocks.append(("heading", _joined(current)))
+        elif current:
+            blocks.append(("paragraph", _joined(current)))
+        current = []
+        if kind == "heading":
             blocks.append(("heading", _HEADING.match(line).group(2)))  # type: ignore[union-attr]
-        elif kind == "setext":
-            blocks.append(("heading", " ".join(s.strip() for s in current)))
-            current.clear()
-        else:  # a table row or list item is a block of its own
-            flush()
+        elif kind in ("table", "list"):  # a table row or list item is a block of its own
             blocks.append((kind, line.strip()))
-    flush()
+    if current:
+        blocks.append(("paragraph", _joined(current)))
     return blocks
+
+
+class Layout:
+    """The blocks of one version, each built on demand with its kind and nearest heading.
+
+    Why: aligning two versions compares the text of every block but reads the
+    heading of changed blocks only, and most blocks of a changed page are unchanged.
+    """
+
+    def __init__(self, markdown: str) -> None:
+        raw = _raw_blocks(markdown)
+        self.texts = [text for _, text in raw]
+        # A paragraph starts with a visible character, so only "**" or "__" can start a bold line.
+        self.kinds = ["heading" if kind == "paragraph" and text[:2] in ("**", "__") and _BOLD_LINE.match(text)
+                      else kind for kind, text in raw]
+        self._headings = [i for i, kind in enumerate(self.kinds) if kind == "heading"]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def section(self, index: int) -> str:
+        """The heading a block sits under (a heading sits under itself), for display as context."""
+        at = bisect.bisect_right(self._headings, index) - 1
+        return _strip_heading_marks(self.texts[self._headings[at]])[:120] if at >= 0 else ""
+
+    def block(self, index: int) -> Block:
+        return Block(index, self.section(index), self.texts[index], self.kinds[index])
 
 
 def blocks(markdown: str) -> list[Block]:
     """Blocks of a version in order, each tagged with its nearest heading."""
-    out: list[Block] = []
-    section = ""
-    for kind, text in _raw_blocks(markdown):
-        if kind == "paragraph" and _BOLD_LINE.match(text):
-            kind = "heading"
-        if kind == "heading":
-            section = _strip_heading_marks(text)[:120]
-        out.append(Block(len(out), section, text, kind))
-    return out
+    layout = Layout(markdown)
+    return [layout.block(i) for i in range(len(layout))]
 
 
 def split_sentences(text: str) -> list[str]:
