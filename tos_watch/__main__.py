@@ -6,6 +6,9 @@ started them, and must not pay for the whole command line to do so.
 
 
 def main() -> None:
+    from tos_watch.memory import tune_malloc
+
+    tune_malloc()  # before the watchlist and the store are read: their buffers are the first large ones
     from tos_watch.cli import main as cli
 
     cli()

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RangeSelector:
     """OTA's range selector: the content between two anchors, each a CSS selector.
 
@@ -31,7 +31,7 @@ class RangeSelector:
 Selector = str | RangeSelector
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Source:
     """One page a document is read from: where, and which part of it is the text."""
 
@@ -42,7 +42,7 @@ class Source:
     remove_query_params: tuple[str, ...] = ()  # OTA's built-in filter: strip these from link URLs
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Document:
     """A watched terms document of a service."""
 
@@ -64,7 +64,7 @@ class Document:
         return f"{self.service} / {self.type}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Validators:
     """What the server said about its copy, echoed back for a conditional GET."""
 
@@ -72,7 +72,7 @@ class Validators:
     last_modified: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FetchResult:
     """A fetched page; `not_modified` when the server answered 304."""
 
@@ -93,7 +93,7 @@ class Status(str, enum.Enum):
     FAILED = "failed"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VersionInfo:
     """A recorded version as the store describes it (text kept apart, by hash)."""
 
@@ -107,7 +107,7 @@ class VersionInfo:
     assessment: dict[str, Any] | None = None  # classifier output for the change that made it
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """What one check of one document ended in. Failures are values, not exceptions."""
 

@@ -23,7 +23,7 @@ from tos_watch.config import Settings
 from tos_watch.errors import DocumentError, EmptyTextError, ExtractError
 from tos_watch.extract import combine, extract
 from tos_watch.fetch import Fetcher, FetchSettings
-from tos_watch.memory import tune_malloc
+from tos_watch.memory import release_memory, tune_malloc
 from tos_watch.models import (
     Document,
     FetchResult,
@@ -235,6 +235,7 @@ async def run_check_async(documents: Sequence[Document], store: Store, settings:
     fetch_cfg = fetch_settings(settings)
     order = {doc.key: i for i, doc in enumerate(documents)}
     states = store.check_states(documents)
+    release_memory()  # what reading the watchlist and the states left behind, before the run's own work
     writer = CheckWriter(store, batch=STATE_BATCH)
     comparer = Comparer(len(documents))
 

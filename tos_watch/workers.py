@@ -4,7 +4,7 @@ A worker imports only `tos_watch.compare` (the classifier), so it starts in a
 tenth of a second without the fetch and store stacks.
 
 - `Comparer`: where one check run compares versions. A long run starts one
-  worker (`python -m tos_watch.workers`) at its first change and talks to it
+  worker (`python -m tos_watch.compare_worker`) at its first change and talks to it
   over its stdin and stdout, one JSON line per request and per reply, so the
   event loop keeps several comparisons queued and the worker never waits.
   Not multiprocessing: its resource-tracker process and queue threads cost
@@ -26,7 +26,7 @@ import signal
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from tos_watch.compare import Comparison
@@ -49,23 +49,6 @@ def _compare(old: str, new: str) -> Comparison:
     from tos_watch.compare import compare_versions
 
     return compare_versions(old, new)
-
-
-# --- the worker's side ------------------------------------------------------------------------
-
-
-def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
-    """Answer comparison requests, one JSON line each, until the parent closes the pipe."""
-    for line in requests:
-        request = json.loads(line)
-        reply: dict[str, Any] = {"id": request["id"]}
-        try:
-            comparison = _compare(request["old"], request["new"])
-            reply |= {"assessment": comparison.assessment, "words": comparison.words}
-        except Exception as exc:  # reported as this document's failure, the worker carries on
-            reply["error"] = f"{exc.__class__.__name__}: {exc}"
-        replies.write(json.dumps(reply).encode() + b"\n")
-        replies.flush()
 
 
 # --- the run's side ---------------------------------------------------------------------------
@@ -120,7 +103,7 @@ class Comparer:
             if self._proc is None:
                 try:
                     self._proc = await asyncio.create_subprocess_exec(
-                        sys.executable, "-m", "tos_watch.workers", stdin=asyncio.subprocess.PIPE,
+                        sys.executable, "-m", "tos_watch.compare_worker", stdin=asyncio.subprocess.PIPE,
                         stdout=asyncio.subprocess.PIPE, limit=LINE_LIMIT, env=_same_package_env())
                 except OSError as exc:
                     raise WorkerGone(f"cannot start: {exc}") from exc
@@ -192,8 +175,3 @@ def compare_pool(workers: int) -> ProcessPoolExecutor:
     """
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_ignore_interrupts)
-
-
-if __name__ == "__main__":
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the group; the parent ends the run
-    serve(sys.stdin.buffer, sys.stdout.buffer)

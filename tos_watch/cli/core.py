@@ -9,7 +9,6 @@ from importlib import resources
 
 import click
 
-from tos_watch import diff as difflib_views
 from tos_watch import pipeline
 from tos_watch.cli.context import open_settings_and_store, progress_bar
 from tos_watch.cli.render import history_table, outcome_table, version_flags, write_report_json
@@ -100,6 +99,8 @@ def diff_cmd(ctx: click.Context, service: str, doc_type: str, from_: str | None,
     """Show what changed in a document: the latest change, or between two dates."""
     _settings, store = open_settings_and_store(ctx)
     old, new = _pick_versions(store.versions(service, doc_type), service, doc_type, from_, to)
+    from tos_watch import diff as difflib_views  # only this command shows diffs
+
     blocks = difflib_views.diff_texts(store.version_text(old), store.version_text(new))
     old_label = f"{old.recorded_at:%Y-%m-%d %H:%M} (v{old.id})"
     new_label = f"{new.recorded_at:%Y-%m-%d %H:%M} (v{new.id})"

@@ -11,8 +11,6 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 
-import charset_normalizer
-
 # ---------------------------------------------------------------- decoding
 
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?\s*([\w.:+-]+)", re.IGNORECASE)
@@ -56,6 +54,8 @@ def decode(content: bytes, content_type: str | None) -> str:
             return text
     if (text := _try_decode(content, "utf-8")) is not None:
         return text
+    import charset_normalizer  # 2.5 MB and most pages declare their charset: loaded on the first that does not
+
     best = charset_normalizer.from_bytes(content[:65536]).best()
     if best is not None and (text := _try_decode(content, best.encoding)) is not None:
         return text

@@ -32,7 +32,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 SCHEMA_REVISION = "0002_delivery"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SnapshotPart:
     """One fetched source of a document, as kept for re-extraction."""
 
@@ -42,7 +42,7 @@ class SnapshotPart:
     status: int = 200
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CheckRecord:
     """Everything one check of one document wants to write, saved atomically."""
 
@@ -58,7 +58,7 @@ class CheckRecord:
     suspect_hash: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CheckState:
     """What a check needs to know of a document before fetching it, read in one query per run."""
 
@@ -67,7 +67,7 @@ class CheckState:
     latest: VersionInfo | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DocumentState:
     id: int
     service: str
@@ -80,7 +80,7 @@ class DocumentState:
     latest_recorded_at: datetime | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ChangeRecord:
     """A recorded change: a version and the one it replaced."""
 
