@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -41,7 +40,9 @@ log = logging.getLogger(__name__)
 
 SUSPECT_RATIO = 0.2  # a version under 20% of the previous one is probably a broken page, not a rewrite
 STATE_BATCH = 200  # unchanged/failed checks written per transaction in a run
-CPU_THREADS = max(2, os.cpu_count() or 2)  # threads for extraction and classification
+# Extraction is CPU-bound Python, and a long run classifies in its worker process: one thread, as a
+# second only contends for the GIL with the event loop (830-document change check: 7.2 s -> 6.9 s).
+CPU_THREADS = 1
 
 Progress = Callable[[Outcome], None]
 
@@ -241,7 +242,6 @@ async def run_check_async(documents: Sequence[Document], store: Store, settings:
 
     pending = iter(documents)
     outcomes: list[Outcome] = []
-    # Extraction and classification are CPU-bound Python: more threads than cores add memory, not speed.
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=CPU_THREADS))
 
     async def worker(fetcher: Fetcher) -> None:
