@@ -104,7 +104,9 @@ def _normalise_lines(text: str, odd_spaces: bool = True) -> list[str]:
         text = _TAB_INDENT.sub(lambda m: m.group().replace("\t", "    "), text)
     if odd_spaces:  # tabs and Unicode spaces -> " ", after the leading tabs became indentation
         text = _SPACES.sub(" ", text)
-    lines = _INNER_SPACES.sub(" ", text).split("\n")
+    if "  " in text:  # a substring test is far cheaper than the regex, and many pages have no runs
+        text = _INNER_SPACES.sub(" ", text)
+    lines = text.split("\n")
     return [_marked_line(line.rstrip(" ")) if line[:1] in _MARKER_STARTS else line.rstrip(" ") for line in lines]
 
 
