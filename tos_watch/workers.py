@@ -24,6 +24,8 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,6 +40,7 @@ log = logging.getLogger(__name__)
 PROCESS_MIN_DOCUMENTS = 50
 LINE_LIMIT = 256 * 1024 * 1024  # one reply line: an assessment quotes the clauses it flags
 STOP_TIMEOUT_S = 5.0
+ORPHAN_POLL_S = 0.5  # how often a pool worker checks that its parent is alive
 
 
 class WorkerGone(Exception):
@@ -162,9 +165,20 @@ def _same_package_env() -> dict[str, str]:
 # --- the importer's pool ----------------------------------------------------------------------
 
 
-def _ignore_interrupts() -> None:
-    """Ctrl-C reaches the whole process group; the parent stops the workers, they must not print tracebacks."""
+def _pool_worker_init(parent: int) -> None:
+    """Ignore Ctrl-C (the parent stops the pool) and exit once the parent is gone.
+
+    Why the watch: a pool worker blocks on its task queue, whose write end it
+    also holds, so a parent killed with SIGKILL would leave it waiting forever.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def exit_when_orphaned() -> None:
+        while os.getppid() == parent:
+            time.sleep(ORPHAN_POLL_S)
+        os._exit(1)
+
+    threading.Thread(target=exit_when_orphaned, name="orphan-watch", daemon=True).start()
 
 
 def compare_pool(workers: int) -> ProcessPoolExecutor:
@@ -174,4 +188,4 @@ def compare_pool(workers: int) -> ProcessPoolExecutor:
     (the git reader's) nor its memory, and imports only what it runs.
     """
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_ignore_interrupts)
+                               initializer=_pool_worker_init, initargs=(os.getpid(),))

@@ -127,3 +127,30 @@ def test_an_error_in_the_worker_fails_that_comparison_only() -> None:
         return await comparer.compare(OLD, NEW)
 
     assert with_comparer(PROCESS_MIN_DOCUMENTS, body) == compare_versions(OLD, NEW)
+
+
+POOL_PARENT = """
+import time
+from tos_watch.workers import compare_pool
+pool = compare_pool(1)
+pool.submit(int, "1").result()
+print(*pool._processes, flush=True)
+time.sleep(60)
+"""
+
+
+def test_an_importer_pool_worker_does_not_outlive_a_killed_parent() -> None:
+    # stderr dropped: the killed parent's resource tracker reports the semaphores it had to clean up
+    parent = subprocess.Popen([sys.executable, "-c", POOL_PARENT], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert parent.stdout is not None
+        workers = [int(pid) for pid in parent.stdout.readline().split()]
+        assert workers
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in workers):
+        assert time.monotonic() < deadline, f"pool workers {workers} still running after their parent was killed"
+        time.sleep(0.1)
