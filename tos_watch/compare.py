@@ -11,19 +11,36 @@ from dataclasses import dataclass
 from typing import Any
 
 from tos_watch import classify
+from tos_watch.models import RawJson
 
 
 @dataclass(frozen=True)
 class Comparison:
     """What changed between the latest version and the new text."""
 
-    assessment: dict[str, Any] | None
+    assessment: dict[str, Any] | RawJson | None
     words: tuple[int, int]
+    verdict: dict[str, Any] | None = None  # given with a RawJson assessment, which is not read back
+
+    def summary(self) -> dict[str, Any] | None:
+        """The verdict: cosmetic, categories and severity, without the clauses."""
+        if self.verdict is not None or self.assessment is None or isinstance(self.assessment, RawJson):
+            return self.verdict
+        return verdict(self.assessment)
 
 
 def compare_versions(old: str, new: str) -> Comparison:
     """Word counts and the classifier's verdict on the change."""
     return Comparison(classify.assess(old, new).to_json(), word_counts(old, new))
+
+
+def verdict(assessment: dict[str, Any]) -> dict[str, Any]:
+    """What a run keeps in memory of a change: the verdict only (the store keeps the rest).
+
+    A run over thousands of changed documents must not hold every clause it read.
+    """
+    return {"cosmetic": assessment.get("cosmetic"), "categories": assessment.get("categories", {}),
+            "severity": assessment.get("severity")}
 
 
 def word_counts(old: str, new: str) -> tuple[int, int]:

@@ -1,8 +1,8 @@
 """The comparison worker: `python -m tos_watch.compare_worker`, started by `workers.Comparer`.
 
 It reads one JSON request per line on stdin ({"id", "old", "new"}) and writes
-one JSON reply per line on stdout ({"id", "assessment", "words"} or {"id",
-"error"}) until stdin closes. It imports the classifier and nothing else (no
+one JSON reply per line on stdout ({"id", "assessment" as JSON text, "verdict",
+"words"} or {"id", "error"}) until stdin closes. It imports the classifier and nothing else (no
 asyncio, no fetch or store stacks): 10 MB less than a worker that did.
 """
 
@@ -24,7 +24,9 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
         reply: dict[str, Any] = {"id": request["id"]}
         try:
             comparison = compare_versions(request["old"], request["new"])
-            reply |= {"assessment": comparison.assessment, "words": comparison.words}
+            # The assessment goes as JSON text, which the run stores without decoding; the verdict it keeps.
+            reply |= {"assessment": json.dumps(comparison.assessment), "verdict": comparison.summary(),
+                      "words": comparison.words}
         except Exception as exc:  # reported as this document's failure, the worker carries on
             reply["error"] = f"{exc.__class__.__name__}: {exc}"
         replies.write(json.dumps(reply).encode() + b"\n")

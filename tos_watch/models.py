@@ -93,6 +93,14 @@ class Status(str, enum.Enum):
     FAILED = "failed"
 
 
+class RawJson(str):
+    """A JSON document serialised where it was made (the comparison worker): stored as it is.
+
+    Why: decoding a worker's assessment only to encode it again for the database
+    was 5% of a change check's main process, its critical path.
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class VersionInfo:
     """A recorded version as the store describes it (text kept apart, by hash)."""

@@ -185,7 +185,7 @@ async def _record(check: _Check, store: Store, results: list[FetchResult], text:
     version = check.save(Status.CHANGED, validators=validators, parts=parts, text=text,
                          assessment=comparison.assessment, words=comparison.words)
     return Outcome(doc, Status.CHANGED, version=_without_assessment(version),
-                   assessment=verdict(comparison.assessment), words_added=comparison.words[0],
+                   assessment=comparison.summary(), words_added=comparison.words[0],
                    words_removed=comparison.words[1])
 
 
@@ -201,17 +201,6 @@ def summarise(assessment: dict[str, Any] | None) -> dict[str, Any] | None:
     changes = [{k: v for k, v in change.items() if k not in ("old", "new")}
                for change in assessment.get("changes", [])]
     return {**assessment, "changes": changes}
-
-
-def verdict(assessment: dict[str, Any] | None) -> dict[str, Any] | None:
-    """What a run keeps in memory of a change: the verdict only (the store keeps the rest).
-
-    A run over thousands of changed documents must not hold every clause it read.
-    """
-    if assessment is None:
-        return None
-    return {"cosmetic": assessment.get("cosmetic"), "categories": assessment.get("categories", {}),
-            "severity": assessment.get("severity")}
 
 
 def _lost_most_text(text: str, latest: VersionInfo) -> bool:

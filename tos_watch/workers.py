@@ -118,6 +118,7 @@ class Comparer:
     async def _read_replies(self, proc: asyncio.subprocess.Process) -> None:
         """Hand each reply to the comparison awaiting it; when the worker is gone, fail the rest."""
         from tos_watch.compare import Comparison
+        from tos_watch.models import RawJson
 
         assert proc.stdout is not None
         try:
@@ -129,7 +130,8 @@ class Comparer:
                 if "error" in reply:
                     waiting.set_exception(RuntimeError(f"in the comparison worker: {reply['error']}"))
                 else:
-                    waiting.set_result(Comparison(reply["assessment"], tuple(reply["words"])))
+                    waiting.set_result(Comparison(RawJson(reply["assessment"]), tuple(reply["words"]),
+                                                  reply["verdict"]))
         except (ValueError, asyncio.LimitOverrunError) as exc:
             log.error("comparison worker sent an unreadable reply: %s", exc)
         finally:

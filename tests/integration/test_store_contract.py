@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +15,7 @@ from alembic.script import ScriptDirectory
 
 from tests.support.postgres import postgres_server
 from tos_watch.config import StorageSettings
-from tos_watch.models import Document, Source, Validators
+from tos_watch.models import Document, RawJson, Source, Validators
 from tos_watch.store import CheckRecord, CheckState, SnapshotPart, SqlStore, open_store
 from tos_watch.store.sql import MIGRATIONS, SCHEMA_REVISION
 
@@ -56,6 +57,17 @@ def test_records_versions_only_when_text_changes(store: SqlStore) -> None:
     history = store.versions("ring", "privacy policy")
     assert [store.version_text(v) for v in history] == ["one\n", "two\n"]
     assert [v.recorded_at for v in history] == [T0, T0 + timedelta(hours=2)]
+
+
+def test_an_assessment_serialised_by_the_worker_is_stored_as_is(store: SqlStore) -> None:
+    """The comparison worker sends JSON text; the store keeps it without decoding, and reads it back whole."""
+    assessment = {"cosmetic": False, "categories": {"licensing": "broadens"}, "severity": "high",
+                  "changes": [{"old": "a license", "new": "an irrevocable, perpetual license \u00e9"}]}
+    store.save_check(check("one\n", T0, "first_seen"))
+    second = store.save_check(check("two\n", T0 + timedelta(hours=1), assessment=RawJson(json.dumps(assessment))))
+    assert second is not None
+    assert store.assessments([second.id]) == {second.id: assessment}
+    assert store.versions("Ring")[-1].assessment == assessment
 
 
 def test_changes_since_pairs_each_version_with_its_predecessor(store: SqlStore) -> None:

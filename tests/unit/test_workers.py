@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import signal
@@ -15,6 +16,7 @@ from typing import TypeVar
 import pytest
 
 from tos_watch.compare import Comparison, compare_versions
+from tos_watch.models import RawJson
 from tos_watch.workers import PROCESS_MIN_DOCUMENTS, Comparer
 
 OLD = """# Terms of Service
@@ -38,6 +40,16 @@ You grant us an irrevocable, perpetual, worldwide license to use, copy and distr
 We may keep recordings indefinitely and share them with law enforcement.
 """
 T = TypeVar("T")
+EXPECTED = compare_versions(OLD, NEW)
+
+
+def same_verdict(comparison: Comparison) -> bool:
+    """The worker's Comparison (assessment as JSON text, verdict given) says what compare_versions says."""
+    assessment = comparison.assessment
+    if isinstance(assessment, RawJson):
+        assessment = json.loads(assessment)
+    return (assessment, comparison.words, comparison.summary()) == (EXPECTED.assessment, EXPECTED.words,
+                                                                     EXPECTED.summary())
 
 
 def with_comparer(documents: int, body: Callable[[Comparer], Awaitable[T]]) -> T:
@@ -58,9 +70,9 @@ def test_a_long_run_compares_in_a_worker_process_with_the_same_verdict() -> None
 
     results, worker = with_comparer(PROCESS_MIN_DOCUMENTS, body)
     assert worker is not None and worker != os.getpid()
-    assert results == [compare_versions(OLD, NEW)] * 5
-    assessment = results[0].assessment
-    assert assessment is not None and {"licensing", "retention"} <= set(assessment["categories"])
+    assert len(results) == 5 and all(same_verdict(r) for r in results)
+    verdict = results[0].summary()
+    assert verdict is not None and {"licensing", "retention"} <= set(verdict["categories"])
 
 
 def test_a_short_run_compares_in_this_process() -> None:
@@ -68,7 +80,7 @@ def test_a_short_run_compares_in_this_process() -> None:
         return await comparer.compare(OLD, NEW), comparer.worker_pid
 
     result, worker = with_comparer(1, body)
-    assert result == compare_versions(OLD, NEW) and worker is None
+    assert result == EXPECTED and worker is None
 
 
 def test_a_killed_worker_is_replaced_by_in_process_comparison(caplog: pytest.LogCaptureFixture) -> None:
@@ -81,7 +93,7 @@ def test_a_killed_worker_is_replaced_by_in_process_comparison(caplog: pytest.Log
 
     with caplog.at_level(logging.WARNING):
         first, second = with_comparer(PROCESS_MIN_DOCUMENTS, body)
-    assert first == second == compare_versions(OLD, NEW)
+    assert same_verdict(first) and second == EXPECTED  # the second came from this process
     assert "comparison worker unavailable" in caplog.text
 
 
@@ -126,7 +138,7 @@ def test_an_error_in_the_worker_fails_that_comparison_only() -> None:
             await comparer.compare(None, NEW)  # type: ignore[arg-type]  # a bug's input: not a text
         return await comparer.compare(OLD, NEW)
 
-    assert with_comparer(PROCESS_MIN_DOCUMENTS, body) == compare_versions(OLD, NEW)
+    assert same_verdict(with_comparer(PROCESS_MIN_DOCUMENTS, body))
 
 
 POOL_PARENT = """

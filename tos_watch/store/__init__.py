@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from tos_watch.models import Document, VersionInfo
+from tos_watch.models import Document, RawJson, VersionInfo
 from tos_watch.store.sql import (
     ChangeRecord,
     CheckRecord,
@@ -41,7 +41,7 @@ class Store(Protocol):
     def save_check(self, record: CheckRecord) -> VersionInfo | None: ...
     def record_version(self, doc: Document, text: str, recorded_at: datetime, *, origin: str,
                        source_ref: str | None = None, snapshot_id: int | None = None,
-                       assessment: dict[str, Any] | None = None,
+                       assessment: dict[str, Any] | RawJson | None = None,
                        words: tuple[int, int] = (0, 0)) -> VersionInfo | None: ...
     def latest_snapshot(self, doc: Document) -> tuple[int, datetime, list[SnapshotPart]] | None: ...
     def changes_since(self, since: datetime | None = None) -> list[ChangeRecord]: ...

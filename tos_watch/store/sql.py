@@ -10,6 +10,7 @@ missing one.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from tos_watch.config import StorageSettings
 from tos_watch.errors import NotFoundError, StoreError
-from tos_watch.models import Document, Validators, VersionInfo
+from tos_watch.models import Document, RawJson, Validators, VersionInfo
 from tos_watch.store.blobs import BlobStore, sha256
 from tos_watch.store.schema import documents, snapshots, versions
 
@@ -53,7 +54,7 @@ class CheckRecord:
     validators: list[Validators] | None = None  # None keeps what was there
     parts: list[SnapshotPart] | None = None  # raw pages fetched (None on 304 or failure)
     text: str | None = None  # a new version's text, when the text changed
-    assessment: dict[str, Any] | None = None
+    assessment: dict[str, Any] | RawJson | None = None
     words: tuple[int, int] = (0, 0)
     suspect_hash: str | None = None
 
@@ -116,7 +117,7 @@ class SqlStore:
             raise StoreError(f"cannot create data directory {self.dir}: {exc}") from exc
         self.raw = BlobStore(self.dir / "raw", suffix=".z", compress=True)
         self.texts = BlobStore(self.dir / "versions", suffix=".md", compress=False)
-        self.engine: Engine = sa.create_engine(settings.url, future=True)
+        self.engine: Engine = sa.create_engine(settings.url, future=True, json_serializer=_json_text)
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _connect_sqlite)
         self._doc_ids: dict[tuple[str, str], int] = {}
@@ -319,7 +320,8 @@ class SqlStore:
         if version_id is None or text_hash is None or record.text is None:
             return None
         return VersionInfo(version_id, record.document.service, record.document.type, record.checked_at,
-                           text_hash, len(record.text), "fetch", record.assessment)
+                           text_hash, len(record.text), "fetch",
+                           None if isinstance(record.assessment, RawJson) else record.assessment)
 
     @staticmethod
     def _state(record: CheckRecord) -> dict[str, Any]:
@@ -338,7 +340,7 @@ class SqlStore:
 
     def record_version(self, doc: Document, text: str, recorded_at: datetime, *, origin: str,
                        source_ref: str | None = None, snapshot_id: int | None = None,
-                       assessment: dict[str, Any] | None = None,
+                       assessment: dict[str, Any] | RawJson | None = None,
                        words: tuple[int, int] = (0, 0)) -> VersionInfo | None:
         """Record a version from elsewhere (import, re-extraction); None when it adds nothing.
 
@@ -356,10 +358,11 @@ class SqlStore:
                                               source_ref=source_ref)
         if version_id is None:
             return None
-        return VersionInfo(version_id, doc.service, doc.type, recorded_at, text_hash, len(text), origin, assessment)
+        return VersionInfo(version_id, doc.service, doc.type, recorded_at, text_hash, len(text), origin,
+                           None if isinstance(assessment, RawJson) else assessment)
 
     def _insert_version(self, c: Connection, doc_id: int, text: str, text_hash: str, at: datetime, *,
-                        origin: str, snapshot_id: int | None, assessment: dict[str, Any] | None,
+                        origin: str, snapshot_id: int | None, assessment: dict[str, Any] | RawJson | None,
                         words: tuple[int, int], source_ref: str | None = None) -> int | None:
         previous = c.execute(sa.select(versions.c.id, versions.c.text_hash).where(
             versions.c.document_id == doc_id, versions.c.recorded_at <= at)
@@ -407,6 +410,11 @@ def _validators(value: list[dict[str, str | None]] | None) -> list[Validators] |
 # A document's state update; the parameters' keys say which columns it sets. One statement for
 # every check, compiled once, where .values(...) would build and coerce a new one each time.
 _SET_STATE = documents.update().where(documents.c.id == sa.bindparam("doc_id"))
+
+
+def _json_text(value: Any) -> str:
+    """The database's JSON encoder: a RawJson is already JSON text."""
+    return value if isinstance(value, RawJson) else json.dumps(value)
 
 
 def _insert(c: Connection, table: sa.Table, **values: Any) -> int:
