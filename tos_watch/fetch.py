@@ -219,12 +219,14 @@ class Fetcher:
         s = self.settings
         limits = httpx.Limits(max_connections=s.concurrency,
                               max_keepalive_connections=s.concurrency if s.keep_alive else 0)
+        ssl_context = httpx.create_ssl_context()  # one for every transport the client builds
         self._client = httpx.AsyncClient(
             headers={"User-Agent": s.user_agent, "Accept": ACCEPT, "Accept-Language": ACCEPT_LANGUAGE},
             timeout=httpx.Timeout(s.read_timeout, connect=s.connect_timeout, pool=s.total_timeout),
             limits=limits,
+            verify=ssl_context,
             # A mount, not transport=: proxies from the environment still take their own URLs.
-            mounts={"all://": quick_ack_transport(limits)},
+            mounts={"all://": quick_ack_transport(limits, ssl_context)},
             follow_redirects=True,
             max_redirects=s.max_redirects,
         )

@@ -225,7 +225,8 @@ async def run_check_async(documents: Sequence[Document], store: Store, settings:
     fetch_cfg = fetch_settings(settings)
     order = {doc.key: i for i, doc in enumerate(documents)}
     states = store.check_states(documents)
-    release_memory()  # what reading the watchlist and the states left behind, before the run's own work
+    if len(documents) >= STATE_BATCH:  # a long watchlist's parsing and state rows leave garbage behind
+        release_memory()
     writer = CheckWriter(store, batch=STATE_BATCH)
     comparer = Comparer(len(documents))
 

@@ -82,7 +82,7 @@ class Comparer:
             try:
                 return await self._in_worker(old, new)
             except WorkerGone as exc:
-                if self._use_process:
+                if self._use_process:  # the comparisons queued when it died all land here: warn once
                     log.warning("comparison worker unavailable (%s); comparing in this process", exc)
                     self._use_process = False
         return await asyncio.to_thread(_compare, old, new)

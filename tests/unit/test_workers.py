@@ -111,17 +111,7 @@ asyncio.run(main())
 
 def test_a_worker_does_not_outlive_a_killed_parent() -> None:
     """kill -9 of a check must not leave its worker behind."""
-    parent = subprocess.Popen([sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True)
-    try:
-        assert parent.stdout is not None
-        worker = int(parent.stdout.readline())
-    finally:
-        parent.kill()
-        parent.wait()
-    deadline = time.monotonic() + 10
-    while _alive(worker):
-        assert time.monotonic() < deadline, f"worker {worker} still running after its parent was killed"
-        time.sleep(0.1)
+    assert_workers_exit_with_parent(PARENT)
 
 
 def _alive(pid: int) -> bool:
@@ -152,8 +142,13 @@ time.sleep(60)
 
 
 def test_an_importer_pool_worker_does_not_outlive_a_killed_parent() -> None:
-    # stderr dropped: the killed parent's resource tracker reports the semaphores it had to clean up
-    parent = subprocess.Popen([sys.executable, "-c", POOL_PARENT], stdout=subprocess.PIPE,
+    assert_workers_exit_with_parent(POOL_PARENT)
+
+
+def assert_workers_exit_with_parent(script: str) -> None:
+    """Run `script`, which prints its workers' pids and sleeps; kill it; its workers must exit soon after."""
+    # stderr dropped: a killed pool parent's resource tracker reports the semaphores it had to clean up
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
                               stderr=subprocess.DEVNULL, text=True)
     try:
         assert parent.stdout is not None
@@ -164,5 +159,5 @@ def test_an_importer_pool_worker_does_not_outlive_a_killed_parent() -> None:
         parent.wait()
     deadline = time.monotonic() + 10
     while any(_alive(pid) for pid in workers):
-        assert time.monotonic() < deadline, f"pool workers {workers} still running after their parent was killed"
+        assert time.monotonic() < deadline, f"workers {workers} still running after their parent was killed"
         time.sleep(0.1)
