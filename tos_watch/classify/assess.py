@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,7 @@ from tos_watch.classify.align import Edit, align
 from tos_watch.classify.categories import CATEGORIES, flag_plain_change
 from tos_watch.classify.cosmetic import plain
 from tos_watch.classify.direction import BROADENS, NARROWS, NEUTRAL, plain_direction
+from tos_watch.classify.history import PriorVersion, find_restoration
 from tos_watch.classify.severity import SEVERITIES, change_severity, max_severity
 
 
@@ -57,10 +59,16 @@ class Assessment:
     categories: dict[str, str]
     severity: str
     changes: tuple[ClauseChange, ...]
+    restores: PriorVersion | None = None  # the new text is this earlier version's again
 
     def to_json(self) -> dict[str, Any]:
-        return {"cosmetic": self.cosmetic, "categories": dict(self.categories), "severity": self.severity,
-                "changes": [c.to_json() for c in self.changes]}
+        out: dict[str, Any] = {"cosmetic": self.cosmetic, "categories": dict(self.categories),
+                               "severity": self.severity, "changes": [c.to_json() for c in self.changes]}
+        if self.restores is not None:
+            at = self.restores.recorded_at
+            out["restores"] = {"version_id": self.restores.version_id,
+                               "recorded_at": at.isoformat() if at else None}
+        return out
 
 
 def classify_edit(edit: Edit) -> ClauseChange:
@@ -100,9 +108,16 @@ def _roll_up(changes: list[ClauseChange]) -> dict[str, str]:
     return out
 
 
-def assess(old: str, new: str) -> Assessment:
-    """Compare two normalised Markdown versions and say what changed, how much it matters, and why."""
+def assess(old: str, new: str, *, history: Sequence[PriorVersion] = ()) -> Assessment:
+    """Compare two normalised Markdown versions and say what changed, how much it matters, and why.
+
+    `history` holds the versions before `old` (oldest first): a new text that
+    one of them already had is a restoration, cosmetic whatever the edits.
+    """
     changes = [classify_edit(e) for e in align(old, new)]
+    restored = find_restoration(new, history)
+    if restored is not None:
+        return Assessment(True, {}, "none", tuple(changes), restored)
     substantive = [c for c in changes if not c.cosmetic]
     categories = _roll_up(substantive)
     ordered = sorted(changes, key=lambda c: -SEVERITIES.index(c.severity))
