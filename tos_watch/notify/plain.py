@@ -12,6 +12,7 @@ Parsing is markdown-it-py's (CommonMark, already installed with rich), not regul
 
 from __future__ import annotations
 
+import html
 import re
 from functools import lru_cache
 
@@ -61,7 +62,7 @@ def markdown_to_text(markdown: str) -> str:
     """The words of a Markdown fragment, one line per block, no markup left."""
     if not markdown:
         return ""
-    blocks = [_inline_text(t) if t.type == "inline" else _TAG.sub(" ", t.content)
+    blocks = [_inline_text(t) if t.type == "inline" else html.unescape(_TAG.sub(" ", t.content))
               for t in _parser().parse(_table_rows(markdown)) if t.type in ("inline", "html_block")]
     if not blocks:  # a fragment that is only markup the parser dropped (e.g. a rule)
         return ""
