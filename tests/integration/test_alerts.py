@@ -173,6 +173,28 @@ def test_a_channel_that_keeps_failing_is_reported(tmp_path: Path, store: Any) ->
     assert failing == {"email desk@example.org", f"json://127.0.0.1:{port}/…"}
     digest, html, text = prepare(settings, store, desk, datetime.now(timezone.utc))
     assert "alert channel json://127.0.0.1" in text and "3 failures in a row" in html
+    from tos_watch.cli.daemon_cmds import collect
+
+    shown = {c["channel"]: c for c in collect(settings, store)["alert_channels"]}  # what `status` prints
+    assert shown[f"json://127.0.0.1:{port}/…"]["failing"] and shown[f"json://127.0.0.1:{port}/…"]["failures"] == 3
+
+
+def test_notify_test_says_which_channels_work(tmp_path: Path, receiver: Receiver, smtp_server: SmtpServer) -> None:
+    down = f"form://127.0.0.1:{free_port()}/nobody"
+    config = tmp_path / "tos-watch.toml"
+    config.write_text(f'[storage]\ndir = "{tmp_path / "data"}"\n'
+                      f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_server.port}\nstarttls = false\n'
+                      f'[[subscribers]]\nemail = "desk@example.org"\nalert = "high"\n'
+                      f'notify = ["{receiver.url("json", "/t")}", "{down}"]\n')
+    result = subprocess.run([sys.executable, "-m", "tos_watch", "--config", str(config), "notify", "--test",
+                             "DESK@example.org"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"json://127.0.0.1:{receiver.port}/…: ok"
+    assert lines[1].startswith("form://127.0.0.1:") and ": FAILED: " in lines[1]
+    assert lines[2] == "email desk@example.org: ok"
+    assert receiver.at("/t")[0]["title"] == "tos-watch: test alert"
+    assert smtp_server.handler.to("desk@example.org")[0]["Subject"] == "tos-watch: test alert"
 
 
 CRASH_AFTER_ACCEPTANCE = """
