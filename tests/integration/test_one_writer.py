@@ -42,7 +42,7 @@ def alert_worthy(tmp: Path) -> set[int]:
 
 
 def test_check_and_daemon_at_once_record_every_version_once(
-        tmp_path: Path, policy_site: PolicySite, daemons: Callable[..., Daemon]) -> None:
+        tmp_path: Path, policy_site: PolicySite, daemons: Callable[..., Daemon]) -> None:  # noqa: F811
     receiver = Receiver()
     receiver.start()
     extra = (f'[[subscribers]]\nname = "desk"\nalert = "low"\nnotify = ["{receiver.url("json", "/desk")}"]\n')
