@@ -10,6 +10,7 @@ hostile page text is inert in every format; secrets never reach a message, the s
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -278,8 +279,9 @@ def test_hostile_page_text_is_inert_in_every_format(tmp_path: Path, store: Any, 
     assert "<script" not in feed
 
 
-def test_secrets_are_read_from_the_environment_and_never_kept(tmp_path: Path, store: Any,
-                                                              receiver: Receiver) -> None:
+def test_secrets_are_read_from_the_environment_and_never_kept(tmp_path: Path, store: Any, receiver: Receiver,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
     record_change(store, "Academia.edu", 2, datetime.now(timezone.utc) - timedelta(minutes=1))
     os.environ["TOS_WATCH_TEST_HOOK_TOKEN"] = "s3cr3t-token-value"
     try:
@@ -296,3 +298,4 @@ def test_secrets_are_read_from_the_environment_and_never_kept(tmp_path: Path, st
         dump = "\n".join(str(tuple(r)) for t in ("alerts", "alert_targets")
                          for r in c.exec_driver_sql(f"SELECT * FROM {t}"))
     assert "s3cr3t" not in dump and "127.0.0.1" in dump
+    assert "alert not delivered" in caplog.text and "s3cr3t" not in caplog.text  # Apprise's own logs included

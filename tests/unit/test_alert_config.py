@@ -80,3 +80,23 @@ def test_channel_display_hides_paths_and_credentials(url: str, shown: str) -> No
 ])
 def test_markdown_reads_as_text(markdown: str, text: str) -> None:
     assert markdown_to_text(markdown) == text
+
+
+def test_readme_alert_settings_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's alert example is a configuration that loads, channels and all."""
+    import re
+    import tomllib
+
+    from tos_watch.notify.channels import check_channels
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Alerts: at once"):]
+    toml = re.search(r"```toml\n(.*?)```", section, re.S)
+    assert toml is not None
+    for name in ("SLACK_A", "SLACK_B", "SLACK_C", "MATRIX_USER", "MATRIX_TOKEN"):
+        monkeypatch.setenv(name, f"{name.lower()}-value")
+    settings = parse_settings(tomllib.loads(toml.group(1)))
+    check_channels(settings)
+    assert [(s.key, s.alert, len(s.notify)) for s in settings.subscribers] == [
+        ("desk@example.org", "high", 3), ("legal-matrix", "medium", 1)]
+    assert settings.web.base_url == "https://tos.example.org"

@@ -31,6 +31,9 @@ log = logging.getLogger("tos_watch.alerts")
 
 BACKLOG = timedelta(hours=1)  # a channel seen for the first time gets changes recorded this recently
 FAILING_AFTER = 3  # consecutive failures after which a channel is reported as a problem
+# An alert not delivered within this is no longer immediate: it is dropped (the digest still lists the
+# change), which also bounds what each pass, every few seconds, reads.
+WINDOW = timedelta(days=2)
 
 
 @dataclass(frozen=True)
@@ -139,7 +142,7 @@ def send_alerts(settings: Settings, store: Any, sender: Sender | None, *,
     journal.register([k for chans in channels.values() for k in keys(chans)], now, BACKLOG)
     states = journal.channels()
     since = min(states[(c.subscriber, c.key)].since for chans in channels.values() for c in chans)
-    changes = store.changes_since(since)
+    changes = store.changes_since(max(since, now - WINDOW))
     results: list[AlertResult] = []
     for sub in subs:
         wanted = [ch for ch in changes if wants_alert(sub, ch)]
