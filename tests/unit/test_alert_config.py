@@ -93,8 +93,9 @@ def test_readme_alert_settings_load(monkeypatch: pytest.MonkeyPatch) -> None:
     section = readme[readme.index("### Alerts: at once"):]
     toml = re.search(r"```toml\n(.*?)```", section, re.S)
     assert toml is not None
-    for name in ("SLACK_A", "SLACK_B", "SLACK_C", "MATRIX_USER", "MATRIX_TOKEN"):
-        monkeypatch.setenv(name, f"{name.lower()}-value")
+    for name, value in {"SLACK_A": "T1JJ3T3L2", "SLACK_B": "A1BRTD4JD", "SLACK_C": "TIiajkdnlazkcOXrIdevi7FQ",
+                        "MATRIX_USER": "desk", "MATRIX_TOKEN": "tok"}.items():
+        monkeypatch.setenv(name, value)
     settings = parse_settings(tomllib.loads(toml.group(1)))
     check_channels(settings)
     assert [(s.key, s.alert, len(s.notify)) for s in settings.subscribers] == [

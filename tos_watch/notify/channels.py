@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -80,8 +81,15 @@ def _instantiate(url: str) -> tuple[Any, str]:
     _quiet_apprise()
     with apprise.LogCapture(level=logging.WARNING) as captured:
         plugin = apprise.Apprise.instantiate(expand_secrets(url), suppress_exceptions=True)
-    reason = " ".join(line.split(" - ", 2)[-1] for line in captured.getvalue().splitlines()[-2:])
-    return plugin, reason
+    return plugin, _said(captured.getvalue())
+
+
+_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE)
+
+
+def _said(log_text: str) -> str:
+    """Apprise's last words on a URL, without the URLs it quotes (they carry tokens, partly masked)."""
+    return _URL.sub("<url>", " ".join(line.split(" - ", 2)[-1] for line in log_text.splitlines()[-2:]))
 
 
 def check_channels(settings: Settings) -> None:
@@ -128,7 +136,7 @@ def deliver(channel: Channel, message: Message, sender: Sender | None) -> str:
     with apprise.LogCapture(level=logging.WARNING) as captured:
         ok = plugin.notify(body=message.text, title=message.title, notify_type=apprise.NotifyType.WARNING)
     if not ok:
-        said = " ".join(line.split(" - ", 2)[-1] for line in captured.getvalue().splitlines()[-2:])
+        said = _said(captured.getvalue())
         raise SendError(f"{channel.display}: {channel.mask(said) or 'not accepted'}", transient=True)
     return f"accepted by {channel.display}"
 
