@@ -238,7 +238,7 @@ def run(settings: Settings, *, workers: int = 4) -> int:
     validate_intervals(settings)
     require_documents(settings)
     tune_malloc()
-    with instance_lock(settings.storage.dir, wait_for=("check", "digest", "notify")):
+    with instance_lock(settings.storage.dir, wait_for=("check", "digest")):
         store = open_store(settings.storage)
         sender = make_sender(settings)
         _runtime = rt = Runtime(settings, store, sender)
