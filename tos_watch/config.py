@@ -82,11 +82,26 @@ class SmtpSettings:
 
 @dataclass(frozen=True)
 class Subscriber:
-    email: str
+    email: str | None = None  # the digest (and e-mail alerts) go here; None: alert channels only
     services: tuple[str, ...] | None = None
     categories: tuple[str, ...] | None = None
     min_severity: str = "low"
     include_cosmetic: bool = False
+    alert: str | None = None  # send at once changes at or above this severity; None: no alerts
+    notify: tuple[str, ...] = ()  # Apprise URLs as written, ${NAME} unexpanded (secrets stay out of Settings)
+    name: str | None = None  # how logs and the journal name an alert-only subscriber
+
+    @property
+    def key(self) -> str:
+        """The subscriber's stable name in journals and logs: e-mail, else name, else first channel."""
+        return self.email or self.name or f"notify:{self.notify[0].split('://')[0]}"
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """Only what alerts need of [web]; the web view owns the rest of the table."""
+
+    base_url: str | None = None  # links in alerts point at {base_url}/services/.../changes/{id}
 
 
 @dataclass(frozen=True)
@@ -118,6 +133,7 @@ class Settings:
     digest: DigestSettings = DigestSettings()
     feed: FeedSettings = FeedSettings()
     documents: tuple[Document, ...] = ()
+    web: WebSettings = WebSettings()
 
     @property
     def outbox(self) -> Path:
@@ -157,7 +173,7 @@ def load_settings(flag: str | None = None) -> Settings:
 def parse_settings(raw: dict[str, Any], *, source: str = DEFAULT_CONFIG, base: Path | None = None) -> Settings:
     """Validate a parsed TOML mapping into Settings (environment overrides applied last)."""
     p = _Parser(source)
-    p.keys(raw, {"storage", "fetch", "schedule", "smtp", "subscribers", "digest", "feed", "documents"}, "")
+    p.keys(raw, {"storage", "fetch", "schedule", "smtp", "subscribers", "digest", "feed", "documents", "web"}, "")
     storage = _storage(p, p.table(raw, "storage", ""), base)
     settings = Settings(
         path=Path(source), storage=storage,
@@ -169,6 +185,7 @@ def parse_settings(raw: dict[str, Any], *, source: str = DEFAULT_CONFIG, base: P
         digest=_digest(p, p.table(raw, "digest", ""), base),
         feed=_feed(p, p.table(raw, "feed", "")),
         documents=_documents(p, p.array(raw, "documents", "")),
+        web=_web(p, p.table(raw, "web", "")),
     )
     return settings  # subscribers without [smtp]: digests go to the outbox; the daemon says so in its log
 
@@ -239,10 +256,15 @@ def _smtp(p: _Parser, t: Any) -> SmtpSettings | None:
 def _subscriber(p: _Parser, t: Any, where: str) -> Subscriber:
     if not isinstance(t, dict):
         p.fail(where, "must be a table")
-    p.keys(t, {"email", "services", "categories", "min_severity", "include_cosmetic"}, where)
-    email = p.text(t, "email", where, None)
-    if not email or not _EMAIL.match(email):
+    p.keys(t, {"email", "services", "categories", "min_severity", "include_cosmetic", "alert", "notify", "name"},
+           where)
+    email, name = p.text(t, "email", where, None), p.text(t, "name", where, None)
+    where = f'{where} ("{email or name}")' if email or name else where
+    if email is not None and not _EMAIL.match(email):
         p.fail(where, f'"email" must be an email address, got {email!r}')
+    notify = _notify_urls(p, t, where)
+    if not email and not notify:
+        p.fail(where, 'needs an "email" (for the digest) or "notify" channels (Apprise URLs), or both')
     categories = p.strings(t, "categories", where)
     for c in categories or ():
         if c not in CATEGORIES:
@@ -250,8 +272,48 @@ def _subscriber(p: _Parser, t: Any, where: str) -> Subscriber:
     severity = p.text(t, "min_severity", where, "low")
     if severity not in SEVERITIES:
         p.fail(where, f'min_severity must be one of {", ".join(SEVERITIES)}, got "{severity}"')
+    alert = p.text(t, "alert", where, "none")
+    if alert not in SEVERITIES:
+        p.fail(where, f'alert must be one of {", ".join(SEVERITIES)}, got "{alert}"')
     return Subscriber(email=email, services=p.strings(t, "services", where), categories=categories,
-                      min_severity=severity, include_cosmetic=p.flag(t, "include_cosmetic", where, False))
+                      min_severity=severity, include_cosmetic=p.flag(t, "include_cosmetic", where, False),
+                      alert=None if alert == "none" else alert, notify=notify, name=name)
+
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://\S+$", re.IGNORECASE)
+
+
+def expand_secrets(url: str) -> str:
+    """A channel URL with its ${NAME} references replaced from the environment (KeyError if unset)."""
+    return _ENV_REF.sub(lambda m: os.environ[m.group(1)], url)
+
+
+def secret_values(url: str) -> list[str]:
+    """The environment values a channel URL refers to: what every message about it must mask."""
+    return [os.environ[n] for n in _ENV_REF.findall(url) if os.environ.get(n)]
+
+
+def _notify_urls(p: _Parser, t: dict[str, Any], where: str) -> tuple[str, ...]:
+    """Apprise URLs: each scheme://..., each ${NAME} set in the environment (checked now, used later)."""
+    urls = p.strings(t, "notify", where) or ()
+    for j, url in enumerate(urls):
+        shown = f"notify[{j}] ({url.split('://')[0]}://…)" if "://" in url else f"notify[{j}]"
+        if not _SCHEME.match(url):
+            p.fail(where, f"{shown}: not a channel URL (scheme://..., e.g. ntfy://ntfy.sh/topic)")
+        missing = [n for n in _ENV_REF.findall(url) if n not in os.environ]
+        if missing:
+            p.fail(where, f"{shown}: ${{{missing[0]}}} is not set in the environment "
+                          "(channel secrets are read only from the environment)")
+    return tuple(urls)
+
+
+def _web(p: _Parser, t: dict[str, Any]) -> WebSettings:
+    """Read [web] base_url only; the table's other keys belong to the web view and are passed over."""
+    base = p.text(t, "base_url", "web", None)
+    if base is not None and urlsplit(base).scheme not in ("http", "https"):
+        p.fail("web", f'base_url must be an http(s) address, got "{base}"')
+    return WebSettings(base_url=base.rstrip("/") if base else None)
 
 
 def _digest(p: _Parser, t: dict[str, Any], base: Path | None) -> DigestSettings:

@@ -32,12 +32,18 @@ from tos_watch.schedules import ScheduleError, parse_schedule
 log = logging.getLogger("tos_watch.daemon")
 
 GRACE_SECONDS = float(os.environ.get("TOS_WATCH_GRACE_SECONDS", "30"))
+ALERT_SECONDS = float(os.environ.get("TOS_WATCH_ALERT_SECONDS", "5"))  # pending alerts go out within this
 LOCK_NAME = "daemon.lock"
 
 
 @contextmanager
-def instance_lock(data_dir: Path, purpose: str = "daemon") -> Iterator[IO[str]]:
-    """Hold the data directory's lock, or fail with one line naming the holder."""
+def instance_lock(data_dir: Path, purpose: str = "daemon", *,
+                  wait_for: tuple[str, ...] = ()) -> Iterator[IO[str]]:
+    """Hold the data directory's lock, or fail with one line naming the holder.
+
+    `wait_for`: holders (by purpose, e.g. "check") worth waiting for rather than failing:
+    a daemon started during a one-off `tos-watch check` starts when that check is done.
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / LOCK_NAME
     handle = open(path, "a+", encoding="utf-8")
@@ -47,8 +53,12 @@ def instance_lock(data_dir: Path, purpose: str = "daemon") -> Iterator[IO[str]]:
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
-            raise StoreError(f"{data_dir}: already in use by {holder}; a single daemon runs per data "
-                             "directory (stop it first, or use another storage dir)") from None
+            if any(holder.startswith(f"tos-watch {w} ") for w in wait_for):
+                log.info(f"waiting for {holder} to finish", extra={"holder": holder})
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            else:
+                raise StoreError(f"{data_dir}: already in use by {holder}; a single daemon runs per data "
+                                 "directory (stop it first, or use another storage dir)") from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"tos-watch {purpose} (pid {os.getpid()})\n")
@@ -82,6 +92,14 @@ def validate_intervals(settings: Settings) -> None:
                                   where=f'documents[{i}] ("{doc.label}")') from exc
 
 
+def require_documents(settings: Settings) -> None:
+    """An empty watchlist is a mistake to say, not a run that checks nothing and exits 0."""
+    if not settings.documents:
+        raise ConfigError("the watchlist has no [[documents]]: nothing to check; add some with `tos-watch init` "
+                          "(a starter watchlist) or `tos-watch import declarations DIR` (Open Terms Archive)",
+                          source=str(settings.path) if settings.path else None)
+
+
 @dataclass
 class Runtime:
     """What the scheduled jobs need; set once by `run()` for the life of the process."""
@@ -94,6 +112,21 @@ class Runtime:
     busy: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     send_lock: threading.Lock = field(default_factory=threading.Lock)
+    alert_lock: threading.Lock = field(default_factory=threading.Lock)
+    doc_locks: dict[tuple[str, str], threading.Lock] = field(default_factory=dict)
+
+    @contextmanager
+    def documents_locked(self, docs: list[Any]) -> Iterator[None]:
+        """Hold each document's lock, in one order: a document is never checked twice at once."""
+        with self.lock:
+            locks = [self.doc_locks.setdefault(d.key, threading.Lock()) for d in sorted(docs, key=lambda d: d.key)]
+        for held in locks:
+            held.acquire()
+        try:
+            yield
+        finally:
+            for held in locks:
+                held.release()
 
     @contextmanager
     def working(self) -> Iterator[None]:
@@ -130,9 +163,11 @@ def check_job(service: str, doc_type: str) -> None:
         log.warning("document no longer configured; skipped", extra={"service": service, "type": doc_type})
         return
     started = time.monotonic()
-    with rt.working():
+    with rt.working(), rt.documents_locked(docs):
         report = run_check(docs, rt.store, rt.settings)
     release_memory()
+    if any(o.status.value == "changed" for o in report.outcomes):
+        _alerts(rt)
     for o in report.outcomes:
         extra: dict[str, Any] = {"service": service, "type": doc_type, "status": o.status.value,
                  "seconds": round(time.monotonic() - started, 2)}
@@ -141,6 +176,31 @@ def check_job(service: str, doc_type: str) -> None:
         if o.assessment:
             extra["severity"] = o.assessment.get("severity")
         (log.warning if o.status.value in ("failed", "suspect") else log.info)("checked", extra=extra)
+
+
+def alert_job() -> None:
+    """Every few seconds: run checks asked for by `check --via-daemon`, then send pending alerts."""
+    from tos_watch.check_requests import serve_requests
+
+    rt = _rt()
+    if rt.stopping.is_set():
+        return
+    with rt.working():
+        serve_requests(rt.store, rt.settings, rt.documents_locked)
+    _alerts(rt)
+
+
+def _alerts(rt: Runtime) -> None:
+    """One alert pass; skipped when another is running (it, or the next pass, sends what is due)."""
+    from tos_watch.notify.alerts import send_alerts
+
+    if not rt.alert_lock.acquire(blocking=False):
+        return
+    try:
+        with rt.working():
+            send_alerts(rt.settings, rt.store, rt.sender)
+    finally:
+        rt.alert_lock.release()
 
 
 def digest_job() -> None:
@@ -176,8 +236,9 @@ def run(settings: Settings, *, workers: int = 4) -> int:
     from tos_watch.store import open_store
 
     validate_intervals(settings)
+    require_documents(settings)
     tune_malloc()
-    with instance_lock(settings.storage.dir):
+    with instance_lock(settings.storage.dir, wait_for=("check", "digest")):
         store = open_store(settings.storage)
         sender = make_sender(settings)
         _runtime = rt = Runtime(settings, store, sender)
@@ -191,6 +252,7 @@ def run(settings: Settings, *, workers: int = 4) -> int:
         glue.sync_jobs(sched, settings.documents, check=s.check, jitter=s.jitter, digest=s.digest,
                        timezone_name=s.timezone)
         _reschedule_retries(register(settings, store, datetime.now(timezone.utc)), sched)
+        glue.schedule_alerts(sched, ALERT_SECONDS)
         feed_server = _start_feed(settings, store)
         sched.resume()
         log.info("daemon started", extra={"pid": os.getpid(), "documents": len(settings.documents),
@@ -209,6 +271,11 @@ def _startup_notes(settings: Settings, store: Any, sender: Any) -> None:
         log.warning("digest interrupted mid-send by a crash; counted as delivered, not resent",
                     extra={"subscriber": row.subscriber, "message_id": row.message_id,
                            "changes": row.change_count})
+    from tos_watch.store.alerts import AlertLog
+
+    for alert in AlertLog(store.engine).resolve_interrupted(datetime.now(timezone.utc)):
+        log.warning("alert interrupted mid-send by a crash; counted as sent, not resent",
+                    extra={"subscriber": alert["subscriber"], "version": alert["version_id"]})
     log.info("digests go to " + sender.describe(), extra={"via": sender.transport})
     if not settings.subscribers:
         from tos_watch.notify.deliver import LOCAL_RECIPIENT

@@ -37,6 +37,8 @@ DIGEST_JOB = "tos_watch.daemon:digest_job"
 RETRY_JOB = "tos_watch.daemon:retry_job"
 DIGEST_ID = "digest"
 RETRY_ID = "digest-retry"
+ALERT_JOB = "tos_watch.daemon:alert_job"
+ALERT_ID = "alerts"
 
 
 def check_id(doc: Document) -> str:
@@ -102,7 +104,7 @@ def sync_jobs(scheduler: BackgroundScheduler, documents: Iterable[Document], *, 
                          make_trigger(parse_schedule(digest), timezone_name), [], DIGEST_JOB)
     existing = {job.id: job for job in scheduler.get_jobs()}
     for job_id in existing:
-        if job_id not in wanted and job_id != RETRY_ID:
+        if job_id not in wanted and job_id not in (RETRY_ID, ALERT_ID):
             log.info("job removed (no longer configured)", extra={"job": job_id})
             scheduler.remove_job(job_id)
     for job_id, (name, trigger, args, func) in wanted.items():
@@ -124,6 +126,12 @@ def schedule_retry(scheduler: BackgroundScheduler, when: datetime) -> None:
     scheduler.add_job(RETRY_JOB, trigger=DateTrigger(run_date=when), id=RETRY_ID, name="digest retry",
                       replace_existing=True)
     log.info("digest retry scheduled", extra={"at": when.isoformat()})
+
+
+def schedule_alerts(scheduler: BackgroundScheduler, seconds: float) -> None:
+    """The alert pass every few seconds: pending and retried alerts, and `check --via-daemon` requests."""
+    scheduler.add_job(ALERT_JOB, trigger=IntervalTrigger(seconds=seconds), id=ALERT_ID, name="alerts",
+                      replace_existing=True, next_run_time=datetime.now(timezone.utc))
 
 
 def next_runs(engine: Any) -> dict[str, datetime | None]:

@@ -20,7 +20,7 @@ def open_settings_and_store(ctx: click.Context) -> tuple[Settings, SqlStore]:
     """Load the configuration and open its store once per command invocation."""
     obj = ctx.find_root().obj
     if "store" not in obj:
-        obj["settings"] = load_settings(obj["config_path"])
+        obj["settings"] = checked(load_settings(obj["config_path"]))
         obj["store"] = open_store(obj["settings"].storage)
         ctx.call_on_close(obj["store"].close)
     return obj["settings"], obj["store"]
@@ -29,8 +29,17 @@ def open_settings_and_store(ctx: click.Context) -> tuple[Settings, SqlStore]:
 def settings_only(ctx: click.Context) -> Settings:
     obj = ctx.find_root().obj
     if "settings" not in obj:
-        obj["settings"] = load_settings(obj["config_path"])
+        obj["settings"] = checked(load_settings(obj["config_path"]))
     return obj["settings"]  # type: ignore[no-any-return]
+
+
+def checked(settings: Settings) -> Settings:
+    """Settings whose alert channels Apprise accepts (loaded only when some are configured)."""
+    if any(s.notify for s in settings.subscribers):
+        from tos_watch.notify.channels import check_channels
+
+        check_channels(settings)
+    return settings
 
 
 @contextmanager

@@ -36,13 +36,21 @@ def init(ctx: click.Context, force: bool) -> None:
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 @click.option("--service", "services", multiple=True, help="Check only this service (repeatable).")
+@click.option("--via-daemon", is_flag=True, help="Ask the running daemon to check now, and show what it found.")
 @click.pass_context
-def check(ctx: click.Context, as_json: bool, services: tuple[str, ...]) -> None:
-    """Check every document once; exit 1 when some failed."""
+def check(ctx: click.Context, as_json: bool, services: tuple[str, ...], via_daemon: bool) -> None:
+    """Check every document once, then send due alerts; exit 1 when some failed."""
+    from tos_watch.cli.one_writer import check_via_daemon, sole_writer
+    from tos_watch.daemon import require_documents
+
     settings, store = open_settings_and_store(ctx)
+    require_documents(settings)
     documents = _select(settings.documents, services)
-    with progress_bar(len(documents), "checking", quiet=False) as advance:
-        report = pipeline.run_check(documents, store, settings, progress=advance)
+    if via_daemon:
+        sys.exit(check_via_daemon(settings, store, list(services) or None))
+    with sole_writer(settings, store):
+        with progress_bar(len(documents), "checking", quiet=False) as advance:
+            report = pipeline.run_check(documents, store, settings, progress=advance)
     if as_json:
         write_report_json(report, store, sys.stdout)
     else:

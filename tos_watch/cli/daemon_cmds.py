@@ -27,7 +27,9 @@ def _settings(ctx: click.Context, *, embedded_ok: bool = False) -> Settings:
             logging.getLogger("tos_watch.daemon").info(
                 f"no {config_path(None)}: watching the embedded starter watchlist (`tos-watch init` to edit it)")
         else:
-            obj["settings"] = load_settings(flag)
+            from tos_watch.cli.context import checked
+
+            obj["settings"] = checked(load_settings(flag))
     return obj["settings"]  # type: ignore[no-any-return]
 
 
@@ -77,7 +79,7 @@ def _preview(settings: Settings, store: Any, out: Path, to: str | None) -> None:
     from tos_watch.notify.render import build_message
 
     subs = recipients(settings)
-    sub = next((s for s in subs if to is None or s.email.casefold() == to.casefold()), None)
+    sub = next((s for s in subs if to is None or (s.email or "").casefold() == to.casefold()), None)
     if sub is None:
         from tos_watch.errors import NotFoundError
         raise NotFoundError(f'no subscriber "{to}" in the configuration')
@@ -161,9 +163,14 @@ def collect(settings: Settings, store: Any) -> dict[str, Any]:
                 "failures": retry.get(d.subscriber, (0, None))[0], "retry_at": retry.get(d.subscriber, (0, None))[1]}
                for d in journal.last_digests()]
     from tos_watch.daemon import lock_holder
+    from tos_watch.notify.alerts import FAILING_AFTER
+    from tos_watch.store.alerts import AlertLog
 
+    channels = [{"subscriber": c.subscriber, "channel": c.display, "failures": c.failures,
+                 "failing": c.failures >= FAILING_AFTER, "error": c.last_error, "retry_at": c.next_attempt_at,
+                 "last_ok": c.last_ok_at} for c in AlertLog(store.engine).channels().values()]
     return {"daemon": lock_holder(settings.storage.dir), "documents": docs, "next_digest": runs.get("digest"),
-            "digests": digests, "daemon_jobs": len(runs)}
+            "digests": digests, "daemon_jobs": len(runs), "alert_channels": channels}
 
 
 def show(report: dict[str, Any]) -> None:
@@ -190,6 +197,13 @@ def show(report: dict[str, Any]) -> None:
         digests.add_row(g["subscriber"], g["status"] + (f": {g['error'][:60]}" if g["error"] else ""),
                         when(g["at"]), str(g["changes"]), str(g["failures"]), when(g["retry_at"]))
     console.print(digests if report["digests"] else "No digest sent yet.")
+    if report.get("alert_channels"):
+        alerts = Table("subscriber", "alert channel", "state", "last ok", "retry at", title="Alert channels")
+        for c in report["alert_channels"]:
+            state = "ok" if not c["failures"] else f"{'FAILING' if c['failing'] else 'failed'} {c['failures']}x"
+            alerts.add_row(c["subscriber"], c["channel"], state + (f": {c['error'][:60]}" if c["error"] else ""),
+                           when(c["last_ok"]), when(c["retry_at"]))
+        console.print(alerts)
 
 
 def register(group: click.Group) -> None:

@@ -13,11 +13,12 @@ from __future__ import annotations
 import difflib
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from tos_watch.config import SEVERITIES, Subscriber
+from tos_watch.notify.plain import markdown_to_text
 from tos_watch.store import ChangeRecord, DocumentState
 
 MAX_CLAUSES = 4  # clauses shown per change; the rest are counted
@@ -56,6 +57,7 @@ class ChangeView:
     summary: str
     clauses: tuple[ClauseView, ...] = ()
     more_clauses: int = 0
+    alerted: bool = False  # already sent to the subscriber as an immediate alert
 
 
 @dataclass(frozen=True)
@@ -96,11 +98,13 @@ class Digest:
     version_ids: tuple[int, ...]
     uncertain: tuple[str, ...] = ()  # earlier messages that may not have arrived (Message-IDs)
     notes: tuple[str, ...] = field(default_factory=tuple)
+    channel_problems: tuple[str, ...] = ()  # alert channels that keep failing
 
     @property
     def empty(self) -> bool:
         """Nothing worth an email: cosmetic changes alone wait, counted, for the next real digest."""
-        return not (self.listed or self.overflow or self.problems)  # an uncertain note waits for news
+        # an uncertain note waits for news
+        return not (self.listed or self.overflow or self.problems or self.channel_problems)
 
     @property
     def overflow_count(self) -> int:
@@ -112,8 +116,9 @@ class Digest:
         top = next((g.severity for g in self.groups), None)
         if top in ("high", "medium"):
             parts.append(f"{sum(len(s.changes) for g in self.groups if g.severity == top for s in g.services)} {top}")
-        if self.problems:
-            parts.append(f"{len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}")
+        problems = len(self.problems) + len(self.channel_problems)
+        if problems:
+            parts.append(f"{problems} problem{'s' if problems != 1 else ''}")
         return "tos-watch digest: " + ", ".join(parts)
 
 
@@ -192,9 +197,11 @@ def change_view(ch: ChangeRecord) -> ChangeView:
     """A change as the digest shows it: flags, a one-line summary and its substantive clauses."""
     v, a = ch.version, ch.version.assessment or {}
     clauses = [c for c in a.get("changes") or () if not c.get("cosmetic")]
-    views = tuple(ClauseView(section=str(c.get("section") or ""), summary=str(c.get("summary") or ""),
+    views = tuple(ClauseView(section=markdown_to_text(str(c.get("section") or "")),
+                             summary=str(c.get("summary") or ""),
                              severity=str(c.get("severity") or "none"), categories=_cats(c.get("categories")),
-                             segments=word_diff(str(c.get("old") or ""), str(c.get("new") or "")))
+                             segments=word_diff(markdown_to_text(str(c.get("old") or "")),
+                                                markdown_to_text(str(c.get("new") or ""))))
                   for c in clauses[:MAX_CLAUSES])
     categories = _cats(a.get("categories"))
     return ChangeView(version_id=v.id, service=v.document_service, doc_type=v.document_type, url=ch.url,
@@ -241,20 +248,21 @@ def problems(sub: Subscriber, states: list[DocumentState]) -> tuple[Problem, ...
 
 
 def build_digest(sub: Subscriber, changes: list[ChangeRecord], states: list[DocumentState], now: datetime, *,
-                 max_changes: int, uncertain: tuple[str, ...] = ()) -> Digest:
+                 max_changes: int, uncertain: tuple[str, ...] = (), alerted: frozenset[int] = frozenset(),
+                 channel_problems: tuple[str, ...] = ()) -> Digest:
     """Group a subscriber's pending changes by severity then service; overflow beyond max_changes."""
     listed_src = [c for c in changes if sub.include_cosmetic or not (c.version.assessment or {}).get("cosmetic")]
     cosmetic_count = len(changes) - len(listed_src)
-    views = sorted((change_view(c) for c in listed_src),
+    views = sorted((replace(change_view(c), alerted=c.version.id in alerted) for c in listed_src),
                    key=lambda v: (-rank(v.severity), v.service.casefold(), v.doc_type, v.recorded_at))
     shown, rest = views[:max_changes], views[max_changes:]
     overflow = Counter((v.service, v.severity) for v in rest)
-    return Digest(subscriber=sub.email, generated_at=now, groups=_group(shown), listed=len(shown),
+    return Digest(subscriber=sub.key, generated_at=now, groups=_group(shown), listed=len(shown),
                   cosmetic_count=cosmetic_count,
                   overflow=tuple(sorted(((s, sev, n) for (s, sev), n in overflow.items()),
                                         key=lambda t: (-rank(t[1]), t[0].casefold()))),
                   problems=problems(sub, states), version_ids=tuple(sorted(c.version.id for c in changes)),
-                  uncertain=uncertain)
+                  uncertain=uncertain, channel_problems=channel_problems)
 
 
 def _group(views: list[ChangeView]) -> tuple[SeverityGroup, ...]:

@@ -30,7 +30,7 @@ from tos_watch.store.schema import documents, snapshots, versions
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest Alembic revision; a test checks it against the migration scripts. An up-to-date
 # database is recognised with one query, without importing Alembic (a tenth of `check`'s start-up).
-SCHEMA_REVISION = "0002_delivery"
+SCHEMA_REVISION = "0003_alerts"
 
 
 @dataclass(frozen=True, slots=True)
