@@ -1,0 +1,165 @@
+"""Measure the history detectors (tos_watch.classify.history) on every labelled set and on the corpus.
+
+Run by hand:
+
+    .venv/bin/python benchmarks/history_eval.py            # labelled sets, near-miss controls, corpus timing
+    .venv/bin/python benchmarks/history_eval.py --verbose  # also list every item a detector fires on
+
+For each labelled change the detectors see the versions of the same document
+recorded before its old version, as the pipeline does. "caught" counts labelled
+cosmetic changes the detectors call cosmetic; "false cosmetic" counts labelled
+substantive ones they call cosmetic (the failure that matters: it must be 0).
+A restoration "with changes" hands the comparison with the restored version
+to the clause classifier, whose verdict is shown too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import itertools
+import json
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tos_watch.classify import assess  # noqa: E402
+from tos_watch.classify.history import PriorVersion, judge  # noqa: E402
+
+SHARED = ROOT.parent / "shared"
+CORPUS, EVAL = SHARED / "corpus", SHARED / "eval"
+Item = tuple[str, bool, str, str, list[PriorVersion]]  # id, labelled cosmetic, old, new, history
+
+
+def _when(name: str) -> datetime:
+    return datetime.strptime(name.removesuffix(".md"), "%Y-%m-%dT%H-%M-%SZ")
+
+
+def _versions(doc: Path) -> list[Path]:
+    return sorted(doc.glob("*.md")) if doc.is_dir() else []
+
+
+def _history(doc: Path, before: str) -> list[PriorVersion]:
+    return [PriorVersion(p.read_text(encoding="utf-8"), _when(p.name)) for p in _versions(doc) if p.name < before]
+
+
+def _load(name: str) -> list[dict]:
+    with (EVAL / name).open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def corpus_changes(name: str) -> Iterator[Item]:
+    for it in _load(name):
+        doc = CORPUS / it["service"] / it["document"]
+        yield (it["id"], it["cosmetic"], (doc / it["old"]).read_text(encoding="utf-8"),
+               (doc / it["new"]).read_text(encoding="utf-8"), _history(doc, it["old"]))
+
+
+def pairs_dev() -> Iterator[Item]:
+    for it in _load("pairs-dev.jsonl"):
+        old = (EVAL / "pairs" / it["id"] / "old.md").read_text(encoding="utf-8")
+        new = (EVAL / "pairs" / it["id"] / "new.md").read_text(encoding="utf-8")
+        stamp = it["date"][:19].replace(":", "-") + "Z.md"
+        history = _history(CORPUS / it["service"] / it["document"], stamp)
+        while history and history[-1].text in (old, new):  # the pair's own versions are not its history
+            history.pop()
+        yield it["id"], it["cosmetic"], old, new, history
+
+
+def _edits_module():
+    spec = importlib.util.spec_from_file_location("edits", EVAL / "edits.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def edits_dev(out: Path) -> Iterator[Item]:
+    for e, old, new in _edits_module().build(CORPUS, EVAL / "edits-dev.json", out):
+        history = _history(CORPUS / e["doc"], e["file"])
+        yield e["id"], e["cosmetic"], old.read_text(encoding="utf-8"), new.read_text(encoding="utf-8"), history
+
+
+def near_miss_controls(out: Path) -> Iterator[Item]:
+    """Each edit after a truncated capture of its base: the new text is the restored base plus one edit.
+
+    The detectors must not call these restorations outright: the edit is a real
+    change (or a cosmetic control) between two otherwise identical versions.
+    """
+    for e, old, new in _edits_module().build(CORPUS, EVAL / "edits-dev.json", out):
+        base = old.read_text(encoding="utf-8")
+        cut = base[: int(len(base) * 0.6)].rstrip()
+        while cut and not cut[-1].isalnum():
+            cut = cut[:-1]
+        prior = PriorVersion(base, _when(e["file"]))
+        yield f"{e['id']}-after-cut", e["cosmetic"], cut, new.read_text(encoding="utf-8"), [prior]
+
+
+def score(name: str, items: Iterator[Item], verbose: bool) -> None:
+    tally: Counter[str] = Counter()
+    for item_id, cosmetic, old, new, history in items:
+        tally["items"] += 1
+        tally["cosmetic" if cosmetic else "substantive"] += 1
+        verdict = judge(old, new, history)
+        if verdict is None:
+            continue
+        tally[f"{verdict.kind}"] += 1
+        if verdict.cosmetic:
+            tally["caught" if cosmetic else "FALSE cosmetic"] += 1
+        elif verdict.baseline is not None:
+            said = assess(old, new, history=history).cosmetic
+            tally[f"with changes, classifier says {'cosmetic' if said else 'substantive'}, "
+                  f"label {'cosmetic' if cosmetic else 'substantive'}"] += 1
+        if verbose:
+            print(f"  {item_id:14} label={'cosmetic' if cosmetic else 'SUBST':8} {verdict.kind:12} "
+                  f"cosmetic={verdict.cosmetic!s:5} {verdict.summary}")
+    print(f"{name}: " + ", ".join(f"{k} {v}" for k, v in tally.items()))
+
+
+def corpus_run(verbose: bool) -> None:
+    """Every consecutive corpus pair with its preceding versions as history: how many fire, and the time."""
+    fired: Counter[str] = Counter()
+    pairs, spent = 0, 0.0
+    for doc in sorted(p for p in CORPUS.glob("*/*") if p.is_dir()):
+        paths = _versions(doc)
+        texts = [p.read_text(encoding="utf-8") for p in paths]
+        for i, (old, new) in enumerate(itertools.pairwise(texts)):
+            history = [PriorVersion(t, _when(p.name)) for p, t in zip(paths[:i], texts[:i])]
+            t0 = time.process_time()
+            verdict = judge(old, new, history)
+            spent += time.process_time() - t0
+            pairs += 1
+            if verdict is not None:
+                fired[f"{verdict.kind} ({'cosmetic' if verdict.cosmetic else 'judged on edits'})"] += 1
+                if verbose:
+                    print(f"  {doc.parent.name}/{doc.name} {paths[i + 1].name}: {verdict.summary}")
+    print(f"corpus: {pairs} consecutive pairs, detectors fire on {sum(fired.values())}: "
+          + ", ".join(f"{k} {v}" for k, v in sorted(fired.items())))
+    print(f"corpus: judge() {spent:.2f} s CPU in all, {1000 * spent / max(pairs, 1):.1f} ms a pair")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--verbose", action="store_true", help="list every item a detector fires on")
+    args = parser.parse_args()
+    if not CORPUS.is_dir():
+        sys.exit(f"history_eval: {SHARED} is absent: it needs ../shared/corpus and ../shared/eval")
+    for name in ("changes-dev.jsonl", "changes-dev2.jsonl", "changes-dev-large.jsonl"):
+        score(name, corpus_changes(name), args.verbose)
+    score("pairs-dev.jsonl", pairs_dev(), args.verbose)
+    with tempfile.TemporaryDirectory() as tmp:
+        score("edits-dev.json", edits_dev(Path(tmp) / "edits"), args.verbose)
+        score("near-miss controls (edit after a truncated capture)", near_miss_controls(Path(tmp) / "nm"),
+              args.verbose)
+    corpus_run(args.verbose)
+
+
+if __name__ == "__main__":
+    main()
