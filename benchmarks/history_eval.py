@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from tos_watch.classify import assess  # noqa: E402
 from tos_watch.classify.history import PriorVersion, judge  # noqa: E402
+from tos_watch.store.history import RECENT_DISTINCT  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 CORPUS, EVAL = SHARED / "corpus", SHARED / "eval"
@@ -48,6 +49,18 @@ def _versions(doc: Path) -> list[Path]:
 
 def _history(doc: Path, before: str) -> list[PriorVersion]:
     return [PriorVersion(p.read_text(encoding="utf-8"), _when(p.name)) for p in _versions(doc) if p.name < before]
+
+
+def bounded(history: list[PriorVersion], old: str, new: str) -> list[PriorVersion]:
+    """What a check passes (store.history): an exact return at any age, and the last few distinct texts."""
+    recent: list[PriorVersion] = []
+    for prior in reversed(history):
+        if prior.text != old and all(p.text != prior.text for p in recent) and len(recent) < RECENT_DISTINCT:
+            recent.append(prior)
+    same = next((p for p in reversed(history) if p.text == new), None)
+    if same is not None and same not in recent:
+        recent.append(same)
+    return sorted(recent, key=lambda p: p.recorded_at or datetime.min)
 
 
 def _load(name: str) -> list[dict]:
@@ -104,7 +117,8 @@ def near_miss_controls(out: Path) -> Iterator[Item]:
 
 def score(name: str, items: Iterator[Item], verbose: bool) -> None:
     tally: Counter[str] = Counter()
-    for item_id, cosmetic, old, new, history in items:
+    for item_id, cosmetic, old, new, everything in items:
+        history = bounded(everything, old, new)
         tally["items"] += 1
         tally["cosmetic" if cosmetic else "substantive"] += 1
         verdict = judge(old, new, history)
@@ -131,7 +145,7 @@ def corpus_run(verbose: bool) -> None:
         paths = _versions(doc)
         texts = [p.read_text(encoding="utf-8") for p in paths]
         for i, (old, new) in enumerate(itertools.pairwise(texts)):
-            history = [PriorVersion(t, _when(p.name)) for p, t in zip(paths[:i], texts[:i])]
+            history = bounded([PriorVersion(t, _when(p.name)) for p, t in zip(paths[:i], texts[:i])], old, new)
             t0 = time.process_time()
             verdict = judge(old, new, history)
             spent += time.process_time() - t0

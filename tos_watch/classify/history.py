@@ -22,9 +22,12 @@ import functools
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from tos_watch.classify.canonical import containment, shingles, text_words
+from tos_watch.models import PriorVersion
+
+__all__ = ["Judgement", "PriorVersion", "artefact_of", "cut_short", "find_restoration", "judge",
+           "regional_variant"]
 
 # Thresholds, each with a wide margin on the labelled sets (benchmarks/history_eval.py prints the figures).
 NEAR = 0.95  # shingle containment both ways for an earlier version to be a candidate: restorations 0.975+
@@ -34,19 +37,6 @@ SPELLING_PAIRS = 3  # words that differ only in en-GB/en-US spelling, for two te
 CUT_SHARE = 0.95  # a truncated capture keeps at most this share of the words
 MIN_WORDS = 50  # under this a text is too short to judge by its shingles
 RETURN_RATIO = 0.25  # a returning text is at least four times nearer the earlier version than the latest
-
-
-@dataclass(frozen=True, slots=True)
-class PriorVersion:
-    """An earlier version of the same document, older than the one being compared against."""
-
-    text: str
-    recorded_at: datetime | None = None
-    version_id: int | None = None
-
-    @property
-    def date(self) -> str:
-        return self.recorded_at.date().isoformat() if self.recorded_at else "an earlier version"
 
 
 @dataclass(frozen=True, slots=True)
