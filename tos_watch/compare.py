@@ -48,8 +48,9 @@ def verdict(assessment: dict[str, Any]) -> dict[str, Any]:
 
     A run over thousands of changed documents must not hold every clause it read.
     """
-    return {"cosmetic": assessment.get("cosmetic"), "categories": assessment.get("categories", {}),
+    kept = {"cosmetic": assessment.get("cosmetic"), "categories": assessment.get("categories", {}),
             "severity": assessment.get("severity")}
+    return kept | {k: assessment[k] for k in ("restores", "artefact") if k in assessment}
 
 
 def word_counts(old: str, new: str) -> tuple[int, int]:
