@@ -19,6 +19,7 @@ import argparse
 import importlib.util
 import itertools
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -159,12 +160,59 @@ def corpus_run(verbose: bool) -> None:
     print(f"corpus: judge() {spent:.2f} s CPU in all, {1000 * spent / max(pairs, 1):.1f} ms a pair")
 
 
+def worker_memory(with_history: bool) -> tuple[float, float, float]:
+    """Every consecutive corpus pair through one comparison worker: its RSS after start-up, its peak, the time.
+
+    The same JSON-lines protocol a long check run uses (workers.Comparer), with
+    or without the bounded history, so the two peaks compare what a run pays.
+    """
+    from tos_watch.workers import _history_json, _same_package_env
+
+    proc = subprocess.Popen([sys.executable, "-m", "tos_watch.compare_worker"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, env=_same_package_env())
+    assert proc.stdin is not None and proc.stdout is not None
+    started, t0 = 0.0, time.perf_counter()
+    for n, (old, new, history) in enumerate(_corpus_pairs()):
+        request = {"id": n, "old": old, "new": new, "history": _history_json(history, new) if with_history else []}
+        proc.stdin.write(json.dumps(request).encode() + b"\n")
+        proc.stdin.flush()
+        proc.stdout.readline()
+        if n == 0:
+            started = _rss_mb(proc.pid, "VmRSS")
+    peak = _rss_mb(proc.pid, "VmHWM")
+    proc.stdin.close()
+    proc.wait()
+    return started, peak, time.perf_counter() - t0
+
+
+def _rss_mb(pid: int, field: str) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _corpus_pairs() -> Iterator[tuple[str, str, list[PriorVersion]]]:
+    for doc in sorted(p for p in CORPUS.glob("*/*") if p.is_dir()):
+        paths = _versions(doc)
+        texts = [p.read_text(encoding="utf-8") for p in paths]
+        for i, (old, new) in enumerate(itertools.pairwise(texts)):
+            yield old, new, bounded([PriorVersion(t, _when(p.name)) for p, t in zip(paths[:i], texts[:i])], old, new)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--verbose", action="store_true", help="list every item a detector fires on")
+    parser.add_argument("--worker", action="store_true", help="only measure the comparison worker's memory")
     args = parser.parse_args()
     if not CORPUS.is_dir():
         sys.exit(f"history_eval: {SHARED} is absent: it needs ../shared/corpus and ../shared/eval")
+    if args.worker:
+        for with_history in (False, True):
+            started, peak, seconds = worker_memory(with_history)
+            print(f"comparison worker, {'with' if with_history else 'without'} history: RSS {started:.1f} MB after "
+                  f"the first pair, peak {peak:.1f} MB over every corpus pair, {seconds:.1f} s")
+        return
     for name in ("changes-dev.jsonl", "changes-dev2.jsonl", "changes-dev-large.jsonl"):
         score(name, corpus_changes(name), args.verbose)
     score("pairs-dev.jsonl", pairs_dev(), args.verbose)

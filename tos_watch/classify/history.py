@@ -36,6 +36,7 @@ VARIANT = 0.85  # regional variants share 0.905+ of their shingles; a policy and
 SPELLING_PAIRS = 3  # words that differ only in en-GB/en-US spelling, for two texts to be regional variants
 CUT_SHARE = 0.95  # a truncated capture keeps at most this share of the words
 MIN_WORDS = 50  # under this a text is too short to judge by its shingles
+LINES_KEPT = 0.9  # a truncated capture keeps all its lines but the cut one
 RETURN_RATIO = 0.25  # a returning text is at least four times nearer the earlier version than the latest
 
 
@@ -61,7 +62,7 @@ class _Print:
     shingles: set[int]
 
 
-@functools.lru_cache(maxsize=16)  # a check reads the same few versions as old, new and history
+@functools.lru_cache(maxsize=8)  # one judgement reads old, new and a few earlier versions; cleared after it
 def _print(text: str) -> _Print:
     words = text_words(text)
     return _Print(words, shingles(words))
@@ -165,21 +166,47 @@ def artefact_of(capture: str, text: str) -> str | None:
 
 
 def judge(old: str, new: str, history: Sequence[PriorVersion] = ()) -> Judgement | None:
-    """What the history says about the change from `old` to `new`; None when it says nothing."""
+    """What the history says about the change from `old` to `new`; None when it says nothing.
+
+    Cheap for an ordinary edit: the canonical words (20-60 ms a long page) are
+    computed only when the raw lines say a cut or a return is possible: the new
+    text shares more of its lines with an earlier version than with the latest.
+    """
     if not history and len(new) >= CUT_SHARE * len(old):
         return None  # neither a return nor a cut: the common case costs nothing
-    if not _print(new).words and len(_print(old).words) >= MIN_WORDS:
-        return Judgement("empty capture", "empty capture: the page returned no text", True)
-    if cut_short(new, old):
-        share = len(_print(new).words) / max(len(_print(old).words), 1)
-        return Judgement("truncated", f"truncated capture: stops mid-sentence after {share:.0%} of the text", True)
-    prior = _nearest(old, new, history)
-    if prior is not None:
-        was = artefact_of(old, prior.text)
-        back = f"back to the version of {prior.date}"
-        if was is None:
-            return Judgement("revert", f"{back}: undoes the changes of the latest version", False, prior)
-        if _print(prior.text).words == _print(new).words:
-            return Judgement("restoration", f"{back}, after {was}", True, prior)
-        return Judgement("restoration", f"{back}, after {was}, with changes", False, prior, prior.text)
-    return None
+    try:
+        return _judge(old, new, history)
+    finally:
+        _print.cache_clear()  # a worker classifies thousands of pages: keep no page's words
+
+
+def _judge(old: str, new: str, history: Sequence[PriorVersion]) -> Judgement | None:
+    new_lines, old_lines = _lines(new), _lines(old)
+    from_old = _share(new_lines, old_lines)
+    if len(new) < len(old) and from_old >= LINES_KEPT:
+        if not _print(new).words and len(_print(old).words) >= MIN_WORDS:
+            return Judgement("empty capture", "empty capture: the page returned no text", True)
+        if cut_short(new, old):
+            share = len(_print(new).words) / max(len(_print(old).words), 1)
+            return Judgement("truncated", f"truncated capture: stops mid-sentence after {share:.0%} of the text",
+                             True)
+    candidates = [p for p in history if p.text == new or _share(new_lines, _lines(p.text)) > from_old]
+    prior = _nearest(old, new, candidates) if candidates else None
+    if prior is None:
+        return None
+    was = artefact_of(old, prior.text)
+    back = f"back to the version of {prior.date}"
+    if was is None:
+        return Judgement("revert", f"{back}: undoes the changes of the latest version", False, prior)
+    if _print(prior.text).words == _print(new).words:
+        return Judgement("restoration", f"{back}, after {was}", True, prior)
+    return Judgement("restoration", f"{back}, after {was}, with changes", False, prior, prior.text)
+
+
+def _lines(text: str) -> set[int]:
+    return {hash(line.strip()) for line in text.splitlines() if line.strip()}
+
+
+def _share(part: set[int], whole: set[int]) -> float:
+    """The share of `part`'s distinct lines that `whole` has (1.0 for an empty part)."""
+    return len(part & whole) / len(part) if part else 1.0
