@@ -7,11 +7,13 @@ and store stacks: `compare_versions` is the CPU-heavy step of a changed check.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from tos_watch import classify
-from tos_watch.models import RawJson
+from tos_watch.models import PriorVersion, RawJson
 
 
 @dataclass(frozen=True)
@@ -29,9 +31,16 @@ class Comparison:
         return verdict(self.assessment)
 
 
-def compare_versions(old: str, new: str) -> Comparison:
-    """Word counts and the classifier's verdict on the change."""
-    return Comparison(classify.assess(old, new).to_json(), word_counts(old, new))
+def compare_versions(old: str, new: str, history: Sequence[PriorVersion] = ()) -> Comparison:
+    """Word counts and the classifier's verdict on the change, judged against the earlier versions too."""
+    return Comparison(classify.assess(old, new, history=history).to_json(), word_counts(old, new))
+
+
+def history_from_json(items: Sequence[dict[str, Any]], new: str) -> list[PriorVersion]:
+    """The earlier versions a worker request carries (written by workers._history_json); null text: the new one."""
+    return [PriorVersion(new if i["text"] is None else i["text"],
+                         datetime.fromisoformat(i["recorded_at"]) if i["recorded_at"] else None, i["version_id"])
+            for i in items]
 
 
 def verdict(assessment: dict[str, Any]) -> dict[str, Any]:
@@ -39,8 +48,9 @@ def verdict(assessment: dict[str, Any]) -> dict[str, Any]:
 
     A run over thousands of changed documents must not hold every clause it read.
     """
-    return {"cosmetic": assessment.get("cosmetic"), "categories": assessment.get("categories", {}),
+    kept = {"cosmetic": assessment.get("cosmetic"), "categories": assessment.get("categories", {}),
             "severity": assessment.get("severity")}
+    return kept | {k: assessment[k] for k in ("restores", "artefact") if k in assessment}
 
 
 def word_counts(old: str, new: str) -> tuple[int, int]:

@@ -1,6 +1,6 @@
 """The comparison worker: `python -m tos_watch.compare_worker`, started by `workers.Comparer`.
 
-It reads one JSON request per line on stdin ({"id", "old", "new"}) and writes
+It reads one JSON request per line on stdin ({"id", "old", "new", "history"}) and writes
 one JSON reply per line on stdout ({"id", "assessment" as JSON text, "verdict",
 "words"} or {"id", "error"}) until stdin closes. It imports the classifier and nothing else (no
 asyncio, no fetch or store stacks): 10 MB less than a worker that did.
@@ -13,7 +13,7 @@ import signal
 import sys
 from typing import IO, Any
 
-from tos_watch.compare import compare_versions
+from tos_watch.compare import compare_versions, history_from_json
 from tos_watch.memory import tune_malloc
 
 
@@ -23,7 +23,8 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
         request = json.loads(line)
         reply: dict[str, Any] = {"id": request["id"]}
         try:
-            comparison = compare_versions(request["old"], request["new"])
+            new = request["new"]
+            comparison = compare_versions(request["old"], new, history_from_json(request.get("history", ()), new))
             # The assessment goes as JSON text, which the run stores without decoding; the verdict it keeps.
             reply |= {"assessment": json.dumps(comparison.assessment), "verdict": comparison.summary(),
                       "words": comparison.words}

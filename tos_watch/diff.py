@@ -432,8 +432,11 @@ def _summary(blocks: Sequence[Block]) -> str:
 
 
 def render_html(blocks: Sequence[Block], *, title: str, old_label: str, new_label: str,
-                context: int = 1) -> str:
-    """A standalone page (inline CSS, no scripts or assets); every piece of text is escaped."""
+                context: int = 1, notes: Sequence[str] = ()) -> str:
+    """A standalone page (inline CSS, no scripts or assets); every piece of text is escaped.
+
+    `notes`: the verdict and why (flags, trigger words, clauses), listed under the labels.
+    """
     items = [f'<p class="skip">{html.escape(_skipped_label(i))}</p>' if isinstance(i, int) else _html_block(i)
              for i in _visible(blocks, context)] if any(b.kind != "equal" for b in blocks) else \
         ['<p class="skip">No changes.</p>']
@@ -443,4 +446,5 @@ def render_html(blocks: Sequence[Block], *, title: str, old_label: str, new_labe
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{e(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{e(title)}</h1>", f'<p class="labels"><del>{e(old_label)}</del> → <ins>{e(new_label)}</ins></p>',
+        *([f'<ul class="notes">{"".join(f"<li>{e(n)}</li>" for n in notes)}</ul>'] if notes else []),
         f'<p class="summary">{e(_summary(blocks))}</p>', *items, "</body></html>", ""])

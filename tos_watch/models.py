@@ -116,6 +116,19 @@ class VersionInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class PriorVersion:
+    """An earlier version of a document, older than the one a change is compared against."""
+
+    text: str
+    recorded_at: datetime | None = None
+    version_id: int | None = None
+
+    @property
+    def date(self) -> str:
+        return self.recorded_at.date().isoformat() if self.recorded_at else "an earlier version"
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """What one check of one document ended in. Failures are values, not exceptions."""
 

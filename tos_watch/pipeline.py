@@ -27,6 +27,7 @@ from tos_watch.models import (
     Document,
     FetchResult,
     Outcome,
+    PriorVersion,
     RunReport,
     Source,
     Status,
@@ -181,12 +182,26 @@ async def _record(check: _Check, store: Store, results: list[FetchResult], text:
     if _lost_most_text(text, latest) and check.state.suspect_hash != new_hash:
         return _suspect(check, parts, text, latest)
     old = store.version_text(latest)
-    comparison = await check.comparer.compare(old, text)
+    comparison = await check.comparer.compare(old, text, prior_versions(store, latest, new_hash, text))
     version = check.save(Status.CHANGED, validators=validators, parts=parts, text=text,
                          assessment=comparison.assessment, words=comparison.words)
     return Outcome(doc, Status.CHANGED, version=_without_assessment(version),
                    assessment=comparison.summary(), words_added=comparison.words[0],
                    words_removed=comparison.words[1])
+
+
+def prior_versions(store: Store, latest: VersionInfo, new_hash: str, text: str) -> list[PriorVersion]:
+    """The versions before the latest that the new text may return to, oldest first (see store.history).
+
+    An exact match carries the new text itself: its own text need not be read.
+    """
+    earlier = store.earlier_versions(latest, new_hash)
+    same = earlier.same_text
+    priors = [PriorVersion(store.version_text(v), v.recorded_at, v.id) for v in earlier.recent
+              if same is None or v.id != same.id]
+    if same is not None:
+        priors.append(PriorVersion(text, same.recorded_at, same.id))
+    return sorted(priors, key=lambda p: (p.recorded_at or latest.recorded_at, p.version_id or 0))
 
 
 def _without_assessment(version: VersionInfo | None) -> VersionInfo | None:

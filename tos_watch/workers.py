@@ -31,7 +31,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from tos_watch.compare import Comparison
+    from tos_watch.models import PriorVersion
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +50,11 @@ class WorkerGone(Exception):
     """The worker process exited or could not start; the run compares in-process instead."""
 
 
-def _compare(old: str, new: str) -> Comparison:
+def _compare(old: str, new: str, history: Sequence[PriorVersion] = ()) -> Comparison:
     """compare_versions, imported where it runs: the classifier loads only in a process that classifies."""
     from tos_watch.compare import compare_versions
 
-    return compare_versions(old, new)
+    return compare_versions(old, new, history)
 
 
 # --- the run's side ---------------------------------------------------------------------------
@@ -77,24 +80,25 @@ class Comparer:
     def worker_pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
 
-    async def compare(self, old: str, new: str) -> Comparison:
+    async def compare(self, old: str, new: str, history: Sequence[PriorVersion] = ()) -> Comparison:
         if self._use_process:
             try:
-                return await self._in_worker(old, new)
+                return await self._in_worker(old, new, history)
             except WorkerGone as exc:
                 if self._use_process:  # the comparisons queued when it died all land here: warn once
                     log.warning("comparison worker unavailable (%s); comparing in this process", exc)
                     self._use_process = False
-        return await asyncio.to_thread(_compare, old, new)
+        return await asyncio.to_thread(_compare, old, new, history)
 
-    async def _in_worker(self, old: str, new: str) -> Comparison:
+    async def _in_worker(self, old: str, new: str, history: Sequence[PriorVersion]) -> Comparison:
         proc = await self._started()
         assert proc.stdin is not None
         request_id = next(self._ids)
         reply: asyncio.Future[Comparison] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = reply
         try:
-            proc.stdin.write(json.dumps({"id": request_id, "old": old, "new": new}).encode() + b"\n")
+            request = {"id": request_id, "old": old, "new": new, "history": _history_json(history, new)}
+            proc.stdin.write(json.dumps(request).encode() + b"\n")
             await proc.stdin.drain()
         except (BrokenPipeError, ConnectionResetError) as exc:
             self._pending.pop(request_id, None)
@@ -155,6 +159,16 @@ class Comparer:
             await proc.wait()
         if self._reader is not None:
             await self._reader
+
+
+def _history_json(history: Sequence[PriorVersion], new: str) -> list[dict[str, object]]:
+    """The earlier versions as a request carries them (read back by compare.history_from_json).
+
+    A text equal to the new one goes as null, not a second copy. Written here, not
+    in tos_watch.compare, so that the run's process never imports the classifier.
+    """
+    return [{"text": None if p.text == new else p.text, "version_id": p.version_id,
+             "recorded_at": p.recorded_at.isoformat() if p.recorded_at else None} for p in history]
 
 
 def _same_package_env() -> dict[str, str]:

@@ -10,14 +10,14 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tos_watch.classify.align import Edit, align
 from tos_watch.classify.categories import CATEGORIES, flag_plain_change
 from tos_watch.classify.cosmetic import plain
 from tos_watch.classify.direction import BROADENS, NARROWS, NEUTRAL, plain_direction
-from tos_watch.classify.history import PriorVersion, find_restoration
+from tos_watch.classify.history import Judgement, PriorVersion, judge
 from tos_watch.classify.severity import SEVERITIES, change_severity, max_severity
 
 
@@ -60,6 +60,7 @@ class Assessment:
     severity: str
     changes: tuple[ClauseChange, ...]
     restores: PriorVersion | None = None  # the new text is this earlier version's again
+    history: Judgement | None = None  # what the document's history says of the change
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"cosmetic": self.cosmetic, "categories": dict(self.categories),
@@ -68,6 +69,8 @@ class Assessment:
             at = self.restores.recorded_at
             out["restores"] = {"version_id": self.restores.version_id,
                                "recorded_at": at.isoformat() if at else None}
+        if self.history is not None:
+            out["artefact"] = {"kind": self.history.kind, "summary": self.history.summary}
         return out
 
 
@@ -111,13 +114,23 @@ def _roll_up(changes: list[ClauseChange]) -> dict[str, str]:
 def assess(old: str, new: str, *, history: Sequence[PriorVersion] = ()) -> Assessment:
     """Compare two normalised Markdown versions and say what changed, how much it matters, and why.
 
-    `history` holds the versions before `old` (oldest first): a new text that
-    one of them already had is a restoration, cosmetic whatever the edits.
+    `history` holds the versions before `old` (oldest first): a capture
+    artefact, or a return to a text one of them had after one, is cosmetic
+    whatever the edits (classify.history); a return to a text after a
+    real version in between is judged on its edits and names the version.
     """
+    verdict = judge(old, new, history)
+    if verdict is None:
+        return _judged(old, new)
+    if verdict.cosmetic:
+        changes = tuple(ClauseChange(e.section, e.old, e.new, verdict.kind, True) for e in align(old, new))
+        return Assessment(True, {}, "none", changes, verdict.restores, verdict)
+    return replace(_judged(verdict.baseline or old, new), restores=verdict.restores, history=verdict)
+
+
+def _judged(old: str, new: str) -> Assessment:
+    """The verdict on the edits from `old` to `new`."""
     changes = [classify_edit(e) for e in align(old, new)]
-    restored = find_restoration(new, history)
-    if restored is not None:
-        return Assessment(True, {}, "none", tuple(changes), restored)
     substantive = [c for c in changes if not c.cosmetic]
     categories = _roll_up(substantive)
     ordered = sorted(changes, key=lambda c: -SEVERITIES.index(c.severity))

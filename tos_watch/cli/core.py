@@ -11,7 +11,7 @@ import click
 
 from tos_watch import pipeline
 from tos_watch.cli.context import open_settings_and_store, progress_bar
-from tos_watch.cli.render import history_table, outcome_table, version_flags, write_report_json
+from tos_watch.cli.render import evidence_lines, history_table, outcome_table, version_flags, write_report_json
 from tos_watch.config import config_path
 from tos_watch.errors import ConfigError, DocumentError, NotFoundError
 from tos_watch.models import Document, VersionInfo
@@ -112,18 +112,23 @@ def diff_cmd(ctx: click.Context, service: str, doc_type: str, from_: str | None,
     blocks = difflib_views.diff_texts(store.version_text(old), store.version_text(new))
     old_label = f"{old.recorded_at:%Y-%m-%d %H:%M} (v{old.id})"
     new_label = f"{new.recorded_at:%Y-%m-%d %H:%M} (v{new.id})"
+    notes = [" ".join(version_flags(new))] + evidence_lines(new.assessment) if new.assessment else []
     if fmt == "json":
         out = {"service": new.document_service, "type": new.document_type, "from": _version_json(old),
-               "to": _version_json(new), "assessment": new.assessment, "blocks": difflib_views.render_json(blocks)}
+               "to": _version_json(new), "assessment": new.assessment, "explanation": notes,
+               "blocks": difflib_views.render_json(blocks)}
         click.echo(json.dumps(out, indent=2, ensure_ascii=False))
     elif fmt == "html":
         click.echo(difflib_views.render_html(blocks, title=f"{new.document_service} / {new.document_type}",
-                                             old_label=old_label, new_label=new_label))
+                                             old_label=old_label, new_label=new_label, notes=notes))
     elif fmt == "unified":
-        click.echo(difflib_views.render_unified(blocks, old_label=old_label, new_label=new_label, context=context))
+        click.echo("".join(f"# {line}\n" for line in notes)  # before the --- line: patch tools skip it
+                   + difflib_views.render_unified(blocks, old_label=old_label, new_label=new_label, context=context))
     else:
         click.echo(f"{new.document_service} / {new.document_type}: {old_label} → {new_label}"
                    f"  {' '.join(version_flags(new))}")
+        for line in notes[1:]:
+            click.echo(f"  {line}")
         click.echo(difflib_views.render_terminal(blocks, context=context, color=sys.stdout.isatty()))
 
 

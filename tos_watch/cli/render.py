@@ -26,14 +26,37 @@ def version_flags(v: VersionInfo) -> list[str]:
 
 
 def assessment_flags(a: dict[str, Any] | None) -> list[str]:
-    """Flags from a classifier verdict: "[high] access:broadens", "cosmetic" or "substantive"."""
+    """Flags from a classifier verdict: "[high] access:broadens", "cosmetic" or "substantive", then
+    what the history says ("(back to the version of 2024-05-01, after a truncated capture)")."""
     if not a:
         return []
+    artefact = a.get("artefact") or {}
+    said = [f"({artefact['summary']})"] if isinstance(artefact, dict) and artefact.get("summary") else []
     if a.get("cosmetic"):
-        return ["cosmetic"]
+        return ["cosmetic", *said]
     flags = [f"{cat}:{direction}" for cat, direction in sorted(a.get("categories", {}).items())]
     severity = a.get("severity")
-    return ([f"[{severity}]"] if severity and severity != "none" else []) + (flags or ["substantive"])
+    return ([f"[{severity}]"] if severity and severity != "none" else []) + (flags or ["substantive"]) + said
+
+
+CLAUSE_EXCERPT = 300  # characters of a flagged clause quoted beside its trigger words
+
+
+def evidence_lines(a: dict[str, Any] | None) -> list[str]:
+    """Why each flag was raised: category and direction, the trigger words, the clause they are in."""
+    lines = []
+    for change in (a or {}).get("changes") or ():
+        for cat, direction in (change.get("categories") or {}).items():
+            words = ", ".join(f"“{w}”" for w in (change.get("evidence") or {}).get(cat, ()))
+            where = f" in [{change['section']}]" if change.get("section") else ""
+            lines.append(f"{cat} {direction}: {words or '(no trigger words)'}{where}: {clause_excerpt(change)}")
+    return lines
+
+
+def clause_excerpt(change: dict[str, Any]) -> str:
+    """The flagged clause as it now reads (as it read, when removed), cut to CLAUSE_EXCERPT characters."""
+    text = " ".join(str(change.get("new") or change.get("old") or change.get("clause") or "").split())
+    return text if len(text) <= CLAUSE_EXCERPT else text[:CLAUSE_EXCERPT - 1] + "…"
 
 
 def outcome_table(report: RunReport) -> None:
@@ -102,8 +125,12 @@ def _changed_entries(changed: list[Outcome], store: Store) -> Iterator[dict[str,
         stored = store.assessments([o.version.id for o in chunk if o.version is not None])
         for outcome in chunk:
             entry = outcome.summary()
-            details = summarise(stored.get(outcome.version.id)) if outcome.version is not None else None
+            full = stored.get(outcome.version.id) if outcome.version is not None else None
+            details = summarise(full)
             entry["changes"] = details["changes"] if details else []
+            for change, source in zip(entry["changes"], (full or {}).get("changes") or ()):
+                if change.get("categories"):  # a flag carries its clause, not only its trigger words
+                    change["clause"] = clause_excerpt(source)
             yield entry
 
 

@@ -42,6 +42,7 @@ class ClauseView:
     severity: str
     categories: dict[str, str]
     segments: tuple[Segment, ...]
+    evidence: tuple[str, ...] = ()  # per flag: "access broadens: “contractors”"
 
 
 @dataclass(frozen=True)
@@ -201,7 +202,8 @@ def change_view(ch: ChangeRecord) -> ChangeView:
                              summary=str(c.get("summary") or ""),
                              severity=str(c.get("severity") or "none"), categories=_cats(c.get("categories")),
                              segments=word_diff(markdown_to_text(str(c.get("old") or "")),
-                                                markdown_to_text(str(c.get("new") or ""))))
+                                                markdown_to_text(str(c.get("new") or ""))),
+                             evidence=_evidence(c))
                   for c in clauses[:MAX_CLAUSES])
     categories = _cats(a.get("categories"))
     return ChangeView(version_id=v.id, service=v.document_service, doc_type=v.document_type, url=ch.url,
@@ -209,6 +211,13 @@ def change_view(ch: ChangeRecord) -> ChangeView:
                       cosmetic=bool(a.get("cosmetic")), categories=categories,
                       summary=one_line(categories, len(clauses), a), clauses=views,
                       more_clauses=max(0, len(clauses) - MAX_CLAUSES))
+
+
+def _evidence(clause: dict[str, Any]) -> tuple[str, ...]:
+    """The words that raised each of a clause's flags."""
+    found: dict[str, Any] = clause["evidence"] if isinstance(clause.get("evidence"), dict) else {}
+    return tuple(f"{cat.replace('_', ' ')} {direction}: " + ", ".join(f"“{markdown_to_text(str(w))}”" for w in found.get(cat, ()))
+                 for cat, direction in _cats(clause.get("categories")).items() if found.get(cat))
 
 
 def _severity(value: Any) -> str:
@@ -224,11 +233,17 @@ def _cats(value: Any) -> dict[str, str]:
 
 
 def one_line(categories: dict[str, str], clause_count: int, a: dict[str, Any]) -> str:
-    """The change in one line: its category directions and how many clauses moved."""
+    """The change in one line: its category directions and how many clauses moved, and what the
+    history says of it ("back to the version of 2024-05-01, after a truncated capture")."""
     if a.get("summary"):
         return str(a["summary"])
     if not a:
         return "text changed (not classified)"
+    artefact: dict[str, Any] = a["artefact"] if isinstance(a.get("artefact"), dict) else {}
+    if artefact.get("summary"):
+        said = str(artefact["summary"])
+        return said[0].upper() + said[1:] if a.get("cosmetic") else f"{said[0].upper()}{said[1:]}; " + \
+            one_line(categories, clause_count, {k: v for k, v in a.items() if k != "artefact"})
     where = f"{clause_count} clause{'s' if clause_count != 1 else ''} changed"
     if not categories:
         return f"{where}, no watched category"

@@ -17,19 +17,22 @@ from __future__ import annotations
 import os
 import shutil
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from tos_watch.compare import Comparison, compare_versions
-from tos_watch.models import Document, Source
+from tos_watch.models import Document, PriorVersion, Source
 from tos_watch.ota.history import RecordedVersion, iter_versions_dulwich, list_versions, read_versions
-from tos_watch.store import SqlStore
+from tos_watch.store import SqlStore, text_hash
+from tos_watch.store.history import RECENT_DISTINCT
 from tos_watch.store.schema import documents as documents_table
 from tos_watch.store.schema import versions as versions_table
 from tos_watch.workers import compare_pool
@@ -79,13 +82,44 @@ def imported_refs(store: SqlStore, doc: Document) -> set[str]:
 
 
 class _DocumentState:
-    """Per document: which commits the store has, and the text the next version follows."""
+    """Per document: which commits the store has, the text the next version follows, and the history.
+
+    The history is bounded as a check's is (store.history): the time of every
+    text seen, by hash, for exact returns; the last few distinct texts,
+    compressed (every document of an import holds a state), for near ones.
+    """
 
     def __init__(self, store: SqlStore, doc: Document, version: RecordedVersion) -> None:
         self.doc = doc
         self.refs = imported_refs(store, doc)
         earlier = [v for v in store.versions(doc.service, doc.type) if v.recorded_at <= version.recorded_at]
         self.previous: str | None = store.version_text(earlier[-1]) if earlier else None
+        self.previous_at = earlier[-1].recorded_at if earlier else None
+        self.seen: dict[str, datetime] = {v.text_hash: v.recorded_at for v in earlier}
+        self.recent: deque[tuple[str, bytes, datetime]] = deque(maxlen=RECENT_DISTINCT)
+        for v in earlier[-RECENT_DISTINCT - 1:-1]:
+            self._remember(v.text_hash, store.version_text(v), v.recorded_at)
+
+    def history(self, new: str) -> list[PriorVersion]:
+        """The versions before the previous one that `new` may return to, oldest first."""
+        new_hash = text_hash(new)
+        priors = [PriorVersion(zlib.decompress(z).decode("utf-8"), at) for h, z, at in self.recent if h != new_hash]
+        at = self.seen.get(new_hash)
+        if at is not None and at != self.previous_at:
+            priors.append(PriorVersion(new, at))
+        return sorted(priors, key=lambda p: p.recorded_at or datetime.min)
+
+    def advance(self, text: str, at: datetime) -> None:
+        """`text` (recorded at `at`) follows the previous text, which joins the history."""
+        if self.previous is not None and self.previous_at is not None and self.previous != text:
+            self._remember(text_hash(self.previous), self.previous, self.previous_at)
+        self.previous, self.previous_at = text, at
+        self.seen[text_hash(text)] = at
+
+    def _remember(self, digest: str, text: str, at: datetime) -> None:
+        for item in [i for i in self.recent if i[0] == digest]:
+            self.recent.remove(item)
+        self.recent.append((digest, zlib.compress(text.encode("utf-8"), 1), at))
 
 
 def _document_for(version: RecordedVersion, repo: Path, watchlist: dict[tuple[str, str], Document]) -> Document:
@@ -137,12 +171,15 @@ class _Pending:
 
 def _plan(state: _DocumentState, version: RecordedVersion, compare: _Compare) -> _Pending:
     """Decide what a version needs, in history order, and start its comparison if any."""
-    previous, state.previous = state.previous, version.text
+    previous, history = state.previous, state.history(version.text)
+    state.advance(version.text, version.recorded_at)
     if version.commit in state.refs:
         return _Pending(state, version, "already")
     if previous == version.text:
         return _Pending(state, version, "unchanged")
-    return _Pending(state, version, "record", compare(previous, version.text) if previous is not None else None)
+    if previous is None:
+        return _Pending(state, version, "record")
+    return _Pending(state, version, "record", compare(previous, version.text, history))
 
 
 def _finish(store: SqlStore, item: _Pending, report: HistoryImport, progress: Progress | None,
@@ -168,19 +205,19 @@ def _finish(store: SqlStore, item: _Pending, report: HistoryImport, progress: Pr
         progress(item.version, total)
 
 
-_Compare = Callable[[str, str], "Future[Comparison]"]
+_Compare = Callable[[str, str, list[PriorVersion]], "Future[Comparison]"]
 
 
 @contextmanager
 def _comparer(jobs: int) -> Iterator[_Compare]:
     """compare_versions as futures: in worker processes, or inline (already done) for one job."""
     if jobs <= 1:
-        def inline(old: str, new: str) -> Future[Comparison]:
+        def inline(old: str, new: str, history: list[PriorVersion]) -> Future[Comparison]:
             future: Future[Comparison] = Future()
-            future.set_result(compare_versions(old, new))
+            future.set_result(compare_versions(old, new, history))
             return future
 
         yield inline
         return
     with compare_pool(jobs) as pool:
-        yield lambda old, new: pool.submit(compare_versions, old, new)
+        yield lambda old, new, history: pool.submit(compare_versions, old, new, history)

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from tos_watch.models import Document, RawJson, VersionInfo
+from tos_watch.store.history import EarlierVersions
 from tos_watch.store.sql import (
     ChangeRecord,
     CheckRecord,
@@ -24,8 +25,8 @@ from tos_watch.store.sql import (
     text_hash,
 )
 
-__all__ = ["ChangeRecord", "CheckRecord", "CheckState", "DocumentState", "SnapshotPart", "SqlStore", "Store",
-           "open_store", "text_hash"]
+__all__ = ["ChangeRecord", "CheckRecord", "CheckState", "DocumentState", "EarlierVersions", "SnapshotPart",
+           "SqlStore", "Store", "open_store", "text_hash"]
 
 
 class Store(Protocol):
@@ -36,6 +37,7 @@ class Store(Protocol):
     def save_states(self, records: Sequence[CheckRecord]) -> None: ...
     def latest_version(self, doc: Document) -> VersionInfo | None: ...
     def version_text(self, version: VersionInfo) -> str: ...
+    def earlier_versions(self, latest: VersionInfo, new_hash: str) -> EarlierVersions: ...
     def assessments(self, version_ids: Sequence[int]) -> dict[int, dict[str, Any]]: ...
     def versions(self, service: str, doc_type: str | None = None) -> list[VersionInfo]: ...
     def save_check(self, record: CheckRecord) -> VersionInfo | None: ...

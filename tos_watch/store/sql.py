@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -26,6 +26,9 @@ from tos_watch.errors import NotFoundError, StoreError
 from tos_watch.models import Document, RawJson, Validators, VersionInfo
 from tos_watch.store.blobs import BlobStore, sha256
 from tos_watch.store.schema import documents, snapshots, versions
+
+if TYPE_CHECKING:
+    from tos_watch.store.history import EarlierVersions
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest Alembic revision; a test checks it against the migration scripts. An up-to-date
@@ -274,6 +277,12 @@ class SqlStore:
 
     def version_text(self, version: VersionInfo) -> str:
         return self.texts.get(version.text_hash).decode("utf-8")
+
+    def earlier_versions(self, latest: VersionInfo, new_hash: str) -> EarlierVersions:
+        """What a new text may return to: an earlier version with its hash, and the last few distinct ones."""
+        from tos_watch.store.history import earlier_versions  # the module imports this one
+
+        return earlier_versions(self.engine, latest, new_hash)
 
     def changes_since(self, since: datetime | None = None) -> list[ChangeRecord]:
         """Recorded changes (versions with a predecessor), oldest first; re-extractions excluded."""
