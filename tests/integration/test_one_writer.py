@@ -78,3 +78,21 @@ def test_check_and_daemon_at_once_record_every_version_once(
     assert query(tmp_path, "SELECT document_id, text_hash FROM versions GROUP BY 1, 2 HAVING count(*) > 1") == []
     sent = [int(m) for p in receiver.at("/desk") for m in ALERTED.findall(p["message"])]
     assert sorted(sent) == sorted(alert_worthy(tmp_path))  # every alert-worthy change, each once
+
+
+def test_check_on_its_own_sends_the_alerts_it_made_due(tmp_path: Path, policy_site: PolicySite) -> None:
+    receiver = Receiver()
+    receiver.start()
+    extra = f'[[subscribers]]\nname = "desk"\nalert = "low"\nnotify = ["{receiver.url("json", "/desk")}"]\n'
+    config = write_config(tmp_path, policy_site, None, digest="every 1h", extra=extra)
+    try:
+        assert tos_watch(config, "check").returncode == 0
+        policy_site.set_epoch(3)
+        changed = tos_watch(config, "check")
+    finally:
+        policy_site.set_epoch(0)
+        receiver.stop()
+    assert changed.returncode == 0, changed.stderr
+    due = alert_worthy(tmp_path)
+    assert due and sorted(int(m) for p in receiver.at("/desk") for m in ALERTED.findall(p["message"])) == sorted(due)
+    assert changed.stderr.count(f"to desk via json://127.0.0.1:{receiver.port}/…: sent") == len(due)
