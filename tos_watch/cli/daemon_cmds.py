@@ -162,8 +162,13 @@ def collect(settings: Settings, store: Any) -> dict[str, Any]:
                for d in journal.last_digests()]
     from tos_watch.daemon import lock_holder
 
-    return {"daemon": lock_holder(settings.storage.dir), "documents": docs, "next_digest": runs.get("digest"),
-            "digests": digests, "daemon_jobs": len(runs)}
+    report: dict[str, Any] = {"daemon": lock_holder(settings.storage.dir), "documents": docs,
+              "next_digest": runs.get("digest"),
+              "digests": digests, "daemon_jobs": len(runs)}
+    if settings.queue is not None:
+        from tos_watch.cli.cluster_cmds import cluster_report
+        report["cluster"] = cluster_report(settings)
+    return report
 
 
 def show(report: dict[str, Any]) -> None:
@@ -190,6 +195,9 @@ def show(report: dict[str, Any]) -> None:
         digests.add_row(g["subscriber"], g["status"] + (f": {g['error'][:60]}" if g["error"] else ""),
                         when(g["at"]), str(g["changes"]), str(g["failures"]), when(g["retry_at"]))
     console.print(digests if report["digests"] else "No digest sent yet.")
+    if "cluster" in report:
+        from tos_watch.cli.cluster_cmds import show_cluster
+        show_cluster(console, report["cluster"])
 
 
 def register(group: click.Group) -> None:
