@@ -118,6 +118,13 @@ def defer_once(url: str, service: str, doc_type: str, watchlist: str, *, lock: b
         return check.configure(**options).defer(service=service, doc_type=doc_type, watchlist=watchlist)
 
 
+def defer_all(url: str, documents: list[tuple[str, str]], watchlist: str) -> int:
+    """Queue checks of many documents as the scheduler does (the benchmark's epoch); how many were queued."""
+    deferrer = Deferrer(url)
+    with deferrer.open():
+        return sum(deferrer.defer(service, doc_type, watchlist) for service, doc_type in documents)
+
+
 # --- the worker's side -------------------------------------------------------------------
 
 

@@ -21,6 +21,7 @@ from tos_watch.store.schema import cluster_state
 LOCK_SPACE = 0x7457  # advisory-lock namespace of tos_watch ("tW"): (space, key) pairs
 SCHEDULER_KEY = 0
 DOCUMENT_SPACE = LOCK_SPACE + 1  # (space, document id): one check of a document at a time
+REGISTER_KEY = 1  # (LOCK_SPACE, 1): machines creating the watchlist's document rows, one at a time
 WATCHLIST = "watchlist"
 
 
@@ -63,6 +64,18 @@ class ClusterStore:
                 yield
             finally:
                 c.execute(sa.text("SELECT pg_advisory_unlock(:s, :k)"), {"s": LOCK_SPACE, "k": SCHEDULER_KEY})
+                c.commit()
+
+    @contextmanager
+    def registering(self) -> Iterator[None]:
+        """Machines starting at once create the documents' rows one after the other (unique names)."""
+        with self.engine.connect() as c:
+            c.execute(sa.text("SELECT pg_advisory_lock(:s, :k)"), {"s": LOCK_SPACE, "k": REGISTER_KEY})
+            c.commit()
+            try:
+                yield
+            finally:
+                c.execute(sa.text("SELECT pg_advisory_unlock(:s, :k)"), {"s": LOCK_SPACE, "k": REGISTER_KEY})
                 c.commit()
 
     @contextmanager
