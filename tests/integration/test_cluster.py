@@ -291,3 +291,75 @@ def test_bad_cluster_config_is_one_line_and_exit_2(tmp_path: Path, case: str) ->
         assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
         wanted = ("PostgreSQL store",) if case == "sqlite store" else ("cannot reach", "cannot open the database")
         assert any(w in lines[0] for w in wanted), lines[0]
+
+
+class _BusyHost(BaseHTTPRequestHandler):
+    """Answers its first request with 503 and Retry-After: 1, the rest with a page; notes when each came."""
+
+    seen: list[tuple[str, float]] = []
+
+    def do_GET(self) -> None:  # noqa: N802
+        first = not type(self).seen
+        type(self).seen.append((self.path, time.monotonic()))
+        body = b"<html><main id='content'><p>Terms</p></main></html>"
+        self.send_response(503 if first else 200)
+        if first:
+            self.send_header("Retry-After", "1")
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+def test_retry_after_pauses_the_host_for_every_worker(
+        tmp_path: Path, loopback_http: Callable[..., str], pg_url: str) -> None:
+    import asyncio
+
+    from tos_watch.config import StorageSettings
+    from tos_watch.fetch import Fetcher, FetchSettings
+    from tos_watch.store import open_store
+    from tos_watch.store.hosts import HostGate
+
+    base = loopback_http(_BusyHost)
+    store = open_store(StorageSettings(dir=tmp_path, database_url=pg_url))
+    settings = FetchSettings(respect_robots=False, retries=1, max_retry_after=5)
+
+    async def two_workers() -> None:
+        async with Fetcher(settings, gate=HostGate(store.engine, holder="a")) as a, \
+                Fetcher(settings, gate=HostGate(store.engine, holder="b")) as b:
+            first = asyncio.create_task(a.fetch(base + "a"))  # 503, Retry-After: 1, then its retry succeeds
+            while not _BusyHost.seen:
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.2)  # the pause is recorded when the 503 is read
+            await b.fetch(base + "b")  # the other worker waits out the same pause
+            await first
+
+    try:
+        asyncio.run(two_workers())
+    finally:
+        store.close()
+    paused_at = _BusyHost.seen[0][1]
+    b_at = next(t for path, t in _BusyHost.seen if path == "/b")
+    assert b_at - paused_at >= 0.9, f"worker b asked {b_at - paused_at:.2f}s after the 503 with Retry-After: 1"
+
+
+def test_sigterm_lets_running_checks_finish(
+        tmp_path: Path, policy_site_factory: Callable[..., PolicySite], pg_url: str) -> None:
+    site = policy_site_factory("--delay-ms", "1500")
+    docs = site.documents()[:12]
+    config = cluster_watchlist(tmp_path / "tos-watch.toml", site, docs, pg_url)
+    worker = start(config, "worker", "--concurrency", "3")
+    try:
+        wait_for(lambda: _tables(pg_url), "queue tables", procs=(worker,))
+        defer_all(pg_url, docs, watchlist_of(config))
+        wait_for(lambda: jobs(pg_url).get("doing", 0) == 3, "three checks under way", procs=(worker,))
+    finally:
+        codes = stop(worker)
+    assert codes == [0]
+    done = jobs(pg_url)
+    assert done.get("doing", 0) == 0 and done.get("aborted", 0) == 0, done  # drained, not abandoned
+    assert done.get("succeeded", 0) >= 3 and len(versions(pg_url)) == done["succeeded"], done
+    assert done.get("todo", 0) == 12 - done["succeeded"], done  # the rest stay queued for other workers
