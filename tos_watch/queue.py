@@ -33,6 +33,9 @@ CHECK_TASK = "tos_watch.check"
 SCHEMA_LOCK = (0x7457, 100)  # advisory lock while creating the queue's tables: two first starts race
 STALE_WATCHLIST_WAIT = 30  # seconds before a check from another watchlist is offered to the workers again
 
+KEEP_HOURS = 1  # finished checks kept for `status` (its rate is over the last 5 minutes); failed ones stay
+PRUNE_EVERY = 600  # seconds between two prunings, on each worker
+
 Handler = Callable[[str, str, str], Awaitable[str]]
 
 
@@ -159,10 +162,15 @@ async def run_worker(url: str, handler: Handler, options: WorkerOptions) -> None
 
 
 async def _recover_stalled(stalled_after: float) -> None:
-    """Offer again the checks of workers whose heartbeat stopped (killed, or cut off from the database)."""
+    """Offer again the checks of workers whose heartbeat stopped (killed, or cut off from the database);
+    now and then, forget finished checks older than KEEP_HOURS (a million documents make millions a day)."""
+    pruned = asyncio.get_running_loop().time()
     while True:
         await asyncio.sleep(max(0.5, stalled_after / 3))
         try:
+            if asyncio.get_running_loop().time() - pruned > PRUNE_EVERY:
+                pruned = asyncio.get_running_loop().time()
+                await app.job_manager.delete_old_jobs(nb_hours=KEEP_HOURS, queue=CHECKS)
             for job in await app.job_manager.get_stalled_jobs(queue=CHECKS, seconds_since_heartbeat=stalled_after):
                 log.warning("worker stopped mid-check; offering it again", extra={
                     "job": job.id, "service": job.task_kwargs.get("service"), "type": job.task_kwargs.get("doc_type")})
