@@ -36,10 +36,23 @@ _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 class StorageSettings:
     dir: Path = Path("snapshots")
     database_url: str | None = None  # default: SQLite file inside `dir`
+    blobs: str | None = None  # "files" or "database"; default: database on PostgreSQL, files on SQLite
 
     @property
     def url(self) -> str:
         return self.database_url or f"sqlite:///{self.dir / 'tos-watch.db'}"
+
+    @property
+    def blobs_in_database(self) -> bool:
+        return self.blobs == "database" if self.blobs else self.url.startswith("postgresql")
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    """[queue]: checks go to a distributed task queue (Procrastinate, in PostgreSQL) run by workers."""
+
+    url: str  # libpq connection string of the queue's database (default: the store's)
+    stalled_after: float = 30.0  # seconds without a worker heartbeat before its checks are taken over
 
 
 @dataclass(frozen=True)
@@ -53,7 +66,8 @@ FETCH_KEYS: dict[str, type | tuple[type, ...]] = {
               "user_agent": str, "concurrency": int, "per_host": int, "connect_timeout": (int, float),
               "read_timeout": (int, float), "total_timeout": (int, float), "retries": int,
               "backoff": (int, float), "max_retry_after": (int, float), "max_bytes": int,
-              "max_redirects": int, "respect_robots": bool, "keep_alive": bool}
+              "max_redirects": int, "respect_robots": bool, "keep_alive": bool, "host_delay": (int, float),
+              "robots_ttl": (int, float)}
 
 
 @dataclass(frozen=True)
@@ -134,6 +148,7 @@ class Settings:
     feed: FeedSettings = FeedSettings()
     documents: tuple[Document, ...] = ()
     web: WebSettings = WebSettings()
+    queue: QueueSettings | None = None
 
     @property
     def outbox(self) -> Path:
@@ -173,7 +188,8 @@ def load_settings(flag: str | None = None) -> Settings:
 def parse_settings(raw: dict[str, Any], *, source: str = DEFAULT_CONFIG, base: Path | None = None) -> Settings:
     """Validate a parsed TOML mapping into Settings (environment overrides applied last)."""
     p = _Parser(source)
-    p.keys(raw, {"storage", "fetch", "schedule", "smtp", "subscribers", "digest", "feed", "documents", "web"}, "")
+    p.keys(raw, {"storage", "fetch", "schedule", "smtp", "subscribers", "digest", "feed", "documents", "web",
+                 "queue"}, "")
     storage = _storage(p, p.table(raw, "storage", ""), base)
     settings = Settings(
         path=Path(source), storage=storage,
@@ -186,6 +202,7 @@ def parse_settings(raw: dict[str, Any], *, source: str = DEFAULT_CONFIG, base: P
         feed=_feed(p, p.table(raw, "feed", "")),
         documents=_documents(p, p.array(raw, "documents", "")),
         web=_web(p, p.table(raw, "web", "")),
+        queue=_queue(p, raw.get("queue"), storage),
     )
     return settings  # subscribers without [smtp]: digests go to the outbox; the daemon says so in its log
 
@@ -194,12 +211,34 @@ def parse_settings(raw: dict[str, Any], *, source: str = DEFAULT_CONFIG, base: P
 
 
 def _storage(p: _Parser, t: dict[str, Any], base: Path | None) -> StorageSettings:
-    p.keys(t, {"dir", "database_url"}, "storage")
+    p.keys(t, {"dir", "database_url", "blobs"}, "storage")
     directory = Path(os.environ.get("TOS_WATCH_STORAGE_DIR") or p.text(t, "dir", "storage", "snapshots"))
     if not directory.is_absolute() and base is not None and "TOS_WATCH_STORAGE_DIR" not in os.environ:
         directory = base / directory
     url = os.environ.get("TOS_WATCH_DATABASE_URL") or p.text(t, "database_url", "storage", None)
-    return StorageSettings(dir=directory, database_url=url)
+    blobs = p.text(t, "blobs", "storage", None)
+    if blobs not in (None, "files", "database"):
+        p.fail("storage", f'blobs must be "files" or "database", got "{blobs}"')
+    return StorageSettings(dir=directory, database_url=url, blobs=blobs)
+
+
+def _queue(p: _Parser, t: Any, storage: StorageSettings) -> QueueSettings | None:
+    """[queue] needs a PostgreSQL store: every machine must see the same versions."""
+    if t is None:
+        return None
+    if not isinstance(t, dict):
+        p.fail("queue", "must be a table ([queue])")
+    p.keys(t, {"url", "stalled_after"}, "queue")
+    if not storage.url.startswith("postgresql"):
+        p.fail("queue", "needs a PostgreSQL store shared by every machine: set [storage] database_url = "
+                        '"postgresql+psycopg://user@host/db"')
+    url = os.environ.get("TOS_WATCH_QUEUE_URL") or p.text(t, "url", "queue", None) or storage.url
+    if not url.startswith(("postgresql", "postgres://")):
+        p.fail("queue", f'url must be a PostgreSQL address (postgresql://user@host/db), got "{url}"')
+    stalled = p.number(t, "stalled_after", "queue", 30.0)
+    if stalled <= 0:
+        p.fail("queue", '"stalled_after" must be positive')
+    return QueueSettings(url=url.replace("postgresql+psycopg://", "postgresql://", 1), stalled_after=float(stalled))
 
 
 def _fetch(p: _Parser, t: dict[str, Any]) -> FetchOptions:

@@ -18,7 +18,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -127,6 +127,7 @@ class Runtime:
         finally:
             for held in locks:
                 held.release()
+    queue: Any = None  # with [queue]: checks are queued for workers (cluster.Enqueuer), not run here
 
     @contextmanager
     def working(self) -> Iterator[None]:
@@ -161,6 +162,9 @@ def check_job(service: str, doc_type: str) -> None:
     docs = rt.settings.find_documents(service, doc_type)
     if not docs:
         log.warning("document no longer configured; skipped", extra={"service": service, "type": doc_type})
+        return
+    if rt.queue is not None:
+        rt.queue.enqueue(docs)
         return
     started = time.monotonic()
     with rt.working(), rt.documents_locked(docs):
@@ -232,16 +236,19 @@ def run(settings: Settings, *, workers: int = 4) -> int:
     """Run until SIGTERM/SIGINT. Returns the exit status."""
     global _runtime
     from tos_watch import scheduler as glue
+    from tos_watch.cluster import scheduling
     from tos_watch.notify.deliver import make_sender, register
     from tos_watch.store import open_store
 
     validate_intervals(settings)
     require_documents(settings)
     tune_malloc()
-    with instance_lock(settings.storage.dir, wait_for=("check", "digest")):
+    with instance_lock(settings.storage.dir, wait_for=("check", "digest")), ExitStack() as cluster:
         store = open_store(settings.storage)
+        cluster.callback(store.close)
+        queue = cluster.enter_context(scheduling(settings, store))  # None without [queue]
         sender = make_sender(settings)
-        _runtime = rt = Runtime(settings, store, sender)
+        _runtime = rt = Runtime(settings, store, sender, queue=queue)
         _startup_notes(settings, store, sender)
         sched = glue.make_scheduler(store.engine, settings.schedule.timezone, workers)
         glue.watch_events(sched)
@@ -259,7 +266,6 @@ def run(settings: Settings, *, workers: int = 4) -> int:
                                           "subscribers": len(settings.subscribers)})
         rt.stopping.wait()
         _shutdown(rt, sched, feed_server)
-        store.close()
     return 0
 
 
@@ -363,3 +369,4 @@ def setup_logging(level: str = "INFO", as_json: bool = False) -> None:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("procrastinate").setLevel(logging.WARNING)  # the queue's own chatter (cluster workers)

@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
@@ -74,6 +74,8 @@ class FetchSettings:
     max_redirects: int = 5
     respect_robots: bool = True
     keep_alive: bool = True  # reuse connections to a host; false: a fresh connection per request
+    host_delay: float = 0  # least seconds between two requests to one host (across a cluster's workers)
+    robots_ttl: float = 86400  # how long a cluster keeps a host's robots.txt before reading it again
 
 
 # ---------------------------------------------------------------- pure helpers
@@ -162,6 +164,10 @@ def status_error(status: int, url: str, retry_after: str | None = None) -> Fetch
     return FetchError(name, url=url)
 
 
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
 def origin_of(url: str) -> str:
     """scheme://host[:port], the unit robots.txt applies to (lower-cased: both are case-blind)."""
     parts = urlsplit(url)
@@ -208,8 +214,9 @@ class _Slots:
 class Fetcher:
     """Fetches pages politely and within bounds; use as `async with Fetcher(settings) as f:`."""
 
-    def __init__(self, settings: FetchSettings = FetchSettings()) -> None:
+    def __init__(self, settings: FetchSettings = FetchSettings(), gate: Any = None) -> None:
         self.settings = settings
+        self._gate = gate  # a cluster's shared host limits (store.hosts.HostGate); None: this process alone
         self._client: httpx.AsyncClient | None = None
         self._slots = _Slots(asyncio.Semaphore(settings.concurrency), settings.per_host)
         self._robots: dict[str, RobotFileParser] = {}
@@ -289,7 +296,7 @@ class Fetcher:
         """One GET under the slots and the total deadline, with httpx errors translated."""
         progress = _Progress()
         total = self.settings.total_timeout
-        async with self._slots.hold(url):
+        async with self._slots.hold(url), self._cluster_slot(url):
             try:
                 async with asyncio.timeout(total):
                     return await self._get(url, validators, progress)
@@ -297,6 +304,20 @@ class Fetcher:
                 raise _Retryable(f"timed out after {total:g}s {progress.phase}", url=url) from exc
             except httpx.HTTPError as exc:
                 raise _translate(exc, url, self.settings, progress) from exc
+            except _Retryable as exc:
+                if exc.retry_after and self._gate is not None:  # the host asked us all to wait
+                    await self._gate.pause(_host(url), min(exc.retry_after, self.settings.max_retry_after))
+                raise
+
+    @asynccontextmanager
+    async def _cluster_slot(self, url: str) -> AsyncIterator[None]:
+        """With a cluster gate: one of the host's slots for all workers together, spaced by host_delay."""
+        if self._gate is None:
+            yield
+            return
+        s = self.settings
+        async with self._gate.slot(_host(url), per_host=s.per_host, delay=s.host_delay, lease=s.total_timeout + 5):
+            yield
 
     async def _get(self, url: str, validators: Validators, progress: _Progress) -> FetchResult:
         """Send the (conditional) GET and turn the streamed response into a FetchResult."""
@@ -356,14 +377,23 @@ class Fetcher:
         pages a day, and the page fetch itself will then report the server's real trouble.
         """
         parser = RobotFileParser(f"{origin}/robots.txt")
-        try:
-            async with self._slots.hold(origin), asyncio.timeout(self.settings.total_timeout):
-                status, text = await self._get_robots(f"{origin}/robots.txt")
-        except (httpx.HTTPError, TimeoutError):
-            status, text = 0, ""
+        if self._gate is not None:  # one fetch per origin for the whole cluster, kept robots_ttl
+            status, text = await self._gate.robots(origin, ttl=self.settings.robots_ttl,
+                                                   timeout=self.settings.total_timeout + 5,
+                                                   load=lambda: self._read_robots(origin))
+        else:
+            status, text = await self._read_robots(origin)
         # No rules at all (an empty parse) lets every URL through.
         parser.parse(text.splitlines() if 200 <= status < 300 else [])
         return parser
+
+    async def _read_robots(self, origin: str) -> tuple[int, str]:
+        try:
+            async with self._slots.hold(origin), self._cluster_slot(origin), \
+                    asyncio.timeout(self.settings.total_timeout):
+                return await self._get_robots(f"{origin}/robots.txt")
+        except (httpx.HTTPError, TimeoutError):
+            return 0, ""
 
     async def _get_robots(self, url: str) -> tuple[int, str]:
         """GET robots.txt, keeping only its first ROBOTS_MAX_BYTES."""

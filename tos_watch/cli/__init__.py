@@ -22,7 +22,7 @@ EXIT_USAGE = 2
 COMMAND_MODULES = {
     "init": "core", "check": "core", "history": "core", "diff": "core", "reextract": "core",
     "compare": "classify_cmds", "classify": "classify_cmds", "eval": "classify_cmds",
-    "import": "import_cmds",
+    "import": "import_cmds", "worker": "cluster_cmds",
     "daemon": "daemon_cmds", "digest": "daemon_cmds", "feed": "daemon_cmds", "status": "daemon_cmds",
     "notify": "notify_cmds",
 }

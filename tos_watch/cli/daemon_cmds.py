@@ -169,8 +169,13 @@ def collect(settings: Settings, store: Any) -> dict[str, Any]:
     channels = [{"subscriber": c.subscriber, "channel": c.display, "failures": c.failures,
                  "failing": c.failures >= FAILING_AFTER, "error": c.last_error, "retry_at": c.next_attempt_at,
                  "last_ok": c.last_ok_at} for c in AlertLog(store.engine).channels().values()]
-    return {"daemon": lock_holder(settings.storage.dir), "documents": docs, "next_digest": runs.get("digest"),
-            "digests": digests, "daemon_jobs": len(runs), "alert_channels": channels}
+    report: dict[str, Any] = {"daemon": lock_holder(settings.storage.dir), "documents": docs,
+                              "next_digest": runs.get("digest"), "digests": digests, "daemon_jobs": len(runs),
+                              "alert_channels": channels}
+    if settings.queue is not None:
+        from tos_watch.cli.cluster_cmds import cluster_report
+        report["cluster"] = cluster_report(settings)
+    return report
 
 
 def show(report: dict[str, Any]) -> None:
@@ -204,6 +209,9 @@ def show(report: dict[str, Any]) -> None:
             alerts.add_row(c["subscriber"], c["channel"], state + (f": {c['error'][:60]}" if c["error"] else ""),
                            when(c["last_ok"]), when(c["retry_at"]))
         console.print(alerts)
+    if "cluster" in report:
+        from tos_watch.cli.cluster_cmds import show_cluster
+        show_cluster(console, report["cluster"])
 
 
 def register(group: click.Group) -> None:

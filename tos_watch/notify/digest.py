@@ -216,7 +216,10 @@ def change_view(ch: ChangeRecord) -> ChangeView:
 def _evidence(clause: dict[str, Any]) -> tuple[str, ...]:
     """The words that raised each of a clause's flags."""
     found: dict[str, Any] = clause["evidence"] if isinstance(clause.get("evidence"), dict) else {}
-    return tuple(f"{cat.replace('_', ' ')} {direction}: " + ", ".join(f"“{markdown_to_text(str(w))}”" for w in found.get(cat, ()))
+    def words(cat: str) -> str:
+        return ", ".join(f"“{markdown_to_text(str(w))}”" for w in found.get(cat, ()))
+
+    return tuple(f"{cat.replace('_', ' ')} {direction}: {words(cat)}"
                  for cat, direction in _cats(clause.get("categories")).items() if found.get(cat))
 
 

@@ -17,12 +17,20 @@ import os
 import tempfile
 import zlib
 from pathlib import Path
+from typing import Protocol
 
 from tos_watch.errors import StoreError
 
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+class Blobs(Protocol):
+    """Content-addressed bytes: files here, or a database table (dbblobs.py)."""
+
+    def put(self, data: bytes) -> str: ...
+    def get(self, digest: str) -> bytes: ...
 
 
 class BlobStore:

@@ -57,3 +57,16 @@ versions = sa.Table(
     sa.UniqueConstraint("document_id", "source_ref", name="uq_versions_document_source_ref"),
     sa.Index("ix_versions_document_recorded", "document_id", "recorded_at"),
 )
+
+# --- cluster (0004): blobs in the database when no disk is shared; the scheduler's notes; politeness ---
+
+raw_blobs = sa.Table("raw_blobs", metadata, sa.Column("digest", sa.String(64), primary_key=True),
+                     sa.Column("data", sa.LargeBinary, nullable=False))
+text_blobs = sa.Table("text_blobs", metadata, sa.Column("digest", sa.String(64), primary_key=True),
+                      sa.Column("data", sa.LargeBinary, nullable=False))
+cluster_state = sa.Table(
+    "cluster_state", metadata,
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from tos_watch.config import StorageSettings
 from tos_watch.errors import NotFoundError, StoreError
 from tos_watch.models import Document, RawJson, Validators, VersionInfo
-from tos_watch.store.blobs import BlobStore, sha256
+from tos_watch.store.blobs import Blobs, BlobStore, sha256
 from tos_watch.store.schema import documents, snapshots, versions
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest Alembic revision; a test checks it against the migration scripts. An up-to-date
 # database is recognised with one query, without importing Alembic (a tenth of `check`'s start-up).
-SCHEMA_REVISION = "0003_alerts"
+SCHEMA_REVISION = "0004_cluster"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,11 +118,17 @@ class SqlStore:
             self.dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create data directory {self.dir}: {exc}") from exc
-        self.raw = BlobStore(self.dir / "raw", suffix=".z", compress=True)
-        self.texts = BlobStore(self.dir / "versions", suffix=".md", compress=False)
+        self.raw: Blobs = BlobStore(self.dir / "raw", suffix=".z", compress=True)
+        self.texts: Blobs = BlobStore(self.dir / "versions", suffix=".md", compress=False)
         self.engine: Engine = sa.create_engine(settings.url, future=True, json_serializer=_json_text)
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _connect_sqlite)
+        if settings.blobs_in_database:  # no shared disk between machines: blobs live beside the rows
+            from tos_watch.store.dbblobs import DatabaseBlobStore
+            from tos_watch.store.schema import raw_blobs, text_blobs
+
+            self.raw = DatabaseBlobStore(self.engine, raw_blobs, compress=True, files=self.raw)
+            self.texts = DatabaseBlobStore(self.engine, text_blobs, compress=False, files=self.texts)
         self._doc_ids: dict[tuple[str, str], int] = {}
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -138,6 +144,8 @@ class SqlStore:
             cfg = Config()
             cfg.set_main_option("script_location", str(MIGRATIONS))
             with self.engine.begin() as conn:
+                if conn.dialect.name == "postgresql":  # machines of a cluster starting at once migrate one by one
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(29783, 1)"))
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
         except sa.exc.SQLAlchemyError as exc:
