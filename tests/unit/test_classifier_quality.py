@@ -19,17 +19,17 @@ EVAL_DIR = SHARED / "eval"
 
 # Pinned on `tos-watch eval` (out-of-fold, k=5): measured values in the comments.
 FLOORS = {
-    "substantive_acc": 0.80,  # 0.819
-    "category_f1": 0.585,  # 0.605
-    "mission_f1": 0.62,  # 0.642
-    "direction_acc": 0.67,  # 0.694
+    "substantive_acc": 0.85,  # 0.870 (rules alone: 0.819)
+    "category_f1": 0.59,  # 0.612
+    "mission_f1": 0.62,  # 0.643
+    "direction_acc": 0.68,  # 0.699
     "clauses_mission_mean_f1": 0.72,  # 0.737
     "clauses_f1_licensing": 0.79,  # 0.812
     "clauses_f1_access": 0.76,  # 0.779
     "clauses_f1_retention": 0.60,  # 0.621
 }
-EDITS_EXACT_FLOOR = 0.46  # 0.483 on edits-dev
-CEILINGS = {"cosmetic_at_high": 0.06}  # 0.047
+EDITS_EXACT_FLOOR = 0.45  # 0.467 on edits-dev
+CEILINGS = {"cosmetic_at_high": 0.055}  # 0.042
 
 pytestmark = pytest.mark.skipif(not (EVAL_DIR / "changes-dev.jsonl").is_file(),
                                 reason=f"labelled dev sets not found at {EVAL_DIR} (../shared is absent)")
@@ -38,8 +38,9 @@ pytestmark = pytest.mark.skipif(not (EVAL_DIR / "changes-dev.jsonl").is_file(),
 @pytest.fixture(scope="module")
 def result() -> dict[str, Any]:
     from tos_watch.evaluation import evaluate
+    from tos_watch.evaluation.systems import SYSTEMS
 
-    return evaluate(EVAL_DIR)
+    return evaluate(EVAL_DIR, systems=(next(iter(SYSTEMS)),))  # the headline only: ablations are for the report
 
 
 def _headline(result: dict[str, Any]) -> dict[str, float]:

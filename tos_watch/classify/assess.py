@@ -7,9 +7,10 @@ evidence and direction, then roll them up per version.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,9 @@ from tos_watch.classify.align import Edit, align
 from tos_watch.classify.categories import CATEGORIES, flag_plain_change
 from tos_watch.classify.cosmetic import plain
 from tos_watch.classify.direction import BROADENS, NARROWS, NEUTRAL, plain_direction
+from tos_watch.classify.features import edit_features
 from tos_watch.classify.history import PriorVersion, find_restoration
+from tos_watch.classify.learned import RULES_ONLY, EditJudge, shipped_judge
 from tos_watch.classify.severity import SEVERITIES, change_severity, max_severity
 
 
@@ -108,13 +111,56 @@ def _roll_up(changes: list[ClauseChange]) -> dict[str, str]:
     return out
 
 
-def assess(old: str, new: str, *, history: Sequence[PriorVersion] = ()) -> Assessment:
+def change_features(change: ClauseChange, fragment: bool) -> dict[str, float]:
+    """What the learned judge reads about a clause change the rules left substantive."""
+    return edit_features(change.section, change.old, change.new, change.kind, fragment, change.categories)
+
+
+def apply_judge(change: ClauseChange, features: Mapping[str, float], judge: EditJudge) -> ClauseChange:
+    """The rules' verdict on one clause change, overruled where the learned judge is confident.
+
+    The judge only takes away: an edit it finds cosmetic loses its flags, and a
+    category it finds untouched is dropped. What stays keeps the lexicon's
+    evidence and the structured direction, so every flag still says why.
+    """
+    if change.cosmetic:
+        return change
+    if not judge.is_substantive(features):
+        return dataclasses.replace(change, cosmetic=True, categories={}, evidence={}, severity="none")
+    cats = {c: d for c, d in change.categories.items() if judge.keeps(c, features)}
+    evidence = {c: change.evidence[c] for c in cats}
+    for c in CATEGORIES:
+        if c not in cats and judge.adds(c, features) and (words := judge.reasons(c, features)):
+            old, new = plain(change.old).lower(), plain(change.new).lower()
+            cats[c], evidence[c] = plain_direction(c, old, new), words
+    if cats == change.categories:
+        return change
+    ordered = {c: cats[c] for c in CATEGORIES if c in cats}
+    return dataclasses.replace(change, categories=ordered, evidence={c: evidence[c] for c in ordered},
+                               severity=change_severity(False, ordered))
+
+
+def judge_edit(edit: Edit, judge: EditJudge) -> ClauseChange:
+    """`classify_edit`, then the learned judge (skipped when it is the rules alone)."""
+    change = classify_edit(edit)
+    if change.cosmetic or judge is RULES_ONLY:
+        return change
+    return apply_judge(change, change_features(change, edit.fragment), judge)
+
+
+def assess(old: str, new: str, *, history: Sequence[PriorVersion] = (), judge: EditJudge | None = None) -> Assessment:
     """Compare two normalised Markdown versions and say what changed, how much it matters, and why.
 
     `history` holds the versions before `old` (oldest first): a new text that
     one of them already had is a restoration, cosmetic whatever the edits.
+    `judge` defaults to the shipped learned judge.
     """
-    changes = [classify_edit(e) for e in align(old, new)]
+    judge = shipped_judge() if judge is None else judge
+    return summarise([judge_edit(e, judge) for e in align(old, new)], new, history)
+
+
+def summarise(changes: list[ClauseChange], new: str, history: Sequence[PriorVersion] = ()) -> Assessment:
+    """A version's verdict from its judged clause changes (and its history)."""
     restored = find_restoration(new, history)
     if restored is not None:
         return Assessment(True, {}, "none", tuple(changes), restored)

@@ -91,8 +91,13 @@ def _edited_clauses(eval_dir: Path, corpus: _Corpus) -> list[LabelledChange]:
     with tempfile.TemporaryDirectory(prefix="tos-watch-edits-") as tmp:
         for e, old_path, new_path in edits.build(corpus.root, eval_dir / EDITS_SPEC, tmp):
             service, document = e["doc"].split("/", 1)
-            label = {"categories": e["categories"], "cosmetic": e["cosmetic"], "note": e.get("note", "")}
-            out.append(LabelledChange(e["id"], "edits-dev", service, Path(old_path).read_text(encoding="utf-8"),
+            old = Path(old_path).read_text(encoding="utf-8")
+            # The edited span is the evidence of every label, as a quote is in changes-dev2.
+            quote = e.get("text") or (old[e["start"]:e["end"]] if "start" in e else "")
+            evidence = {c: quote for c in e["categories"]} or ({"": quote} if not e["cosmetic"] else {})
+            label = {"categories": e["categories"], "cosmetic": e["cosmetic"], "note": e.get("note", ""),
+                     "evidence": evidence}
+            out.append(LabelledChange(e["id"], "edits-dev", service, old,
                                       Path(new_path).read_text(encoding="utf-8"), label,
                                       corpus.history(corpus.root / service / document, e["file"])))
     return out

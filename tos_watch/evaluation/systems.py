@@ -1,52 +1,56 @@
 """The classifier variants the yardstick compares, each as a `System` (fit on a training fold).
 
-Judgements that read no trained part are computed once per change and reused
-across folds (`_RuleCache`), so k-fold costs one alignment per pair.
+Alignment, the rules' verdicts and edit features are computed once per
+change (`EditCache`) and reused across folds and variants, so k-fold costs
+one alignment per pair and a few logistic-regression fits per fold.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from tos_watch.classify import assess
+from tos_watch.classify.assess import apply_judge, summarise
 from tos_watch.classify.categories import categorize
+from tos_watch.classify.learned import RULES_ONLY, EditJudge
 from tos_watch.classify.model import NaiveBayes, train
 from tos_watch.evaluation.data import LabelledChange
+from tos_watch.evaluation.training import EditCache, TrainingConfig, fit_judge
 
-
-@dataclass
-class _RuleCache:
-    """Assessments by the rules alone, keyed by change id."""
-
-    done: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def judge(self, change: LabelledChange) -> dict[str, Any]:
-        if change.id not in self.done:
-            self.done[change.id] = assess(change.old, change.new, history=change.history).to_json()
-        return self.done[change.id]
-
-
-_RULES = _RuleCache()
+CACHE = EditCache()
 
 
 @dataclass(frozen=True)
-class RulesFitted:
-    """The hand-written change rules, and the clause word model fitted on the training clauses."""
+class Fitted:
+    """An edit judge and the clause word model, both fitted on the training fold."""
 
+    judge_model: EditJudge
     clause_model: NaiveBayes
 
     def judge(self, change: LabelledChange) -> dict[str, Any]:
-        return _RULES.judge(change)
+        judged = CACHE.get(change)
+        changes = [c if f is None or self.judge_model is RULES_ONLY else apply_judge(c, f, self.judge_model)
+                   for c, f in zip(judged.changes, judged.features)]
+        return summarise(changes, change.new, change.history).to_json()
 
     def categorize(self, text: str) -> list[str]:
         return categorize(text, self.clause_model)
 
 
-def rules(changes: Sequence[LabelledChange], clauses: Sequence[Mapping[str, Any]]) -> RulesFitted:
-    """Rules only for changes; the naive Bayes clause model is the one trained part."""
-    return RulesFitted(train([c["text"] for c in clauses], [c["category"] for c in clauses]))
+def _system(config: TrainingConfig | None) -> Callable[[Sequence[LabelledChange], Sequence[Mapping[str, Any]]],
+                                                       Fitted]:
+    def fit(changes: Sequence[LabelledChange], clauses: Sequence[Mapping[str, Any]]) -> Fitted:
+        judge = RULES_ONLY if config is None else fit_judge(changes, clauses, CACHE, config)
+        return Fitted(judge, train([c["text"] for c in clauses], [c["category"] for c in clauses]))
+
+    return fit
 
 
-SYSTEMS = {"rules": rules}
+# The first is the headline (what ships); the others are its ablations.
+SYSTEMS = {
+    "learned": _system(TrainingConfig()),
+    "rules+edit model": _system(TrainingConfig(categories=False)),
+    "rules+category gate": _system(TrainingConfig(substantive=False)),
+    "rules": _system(None),
+}
