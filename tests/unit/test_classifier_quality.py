@@ -23,13 +23,14 @@ FLOORS = {
     "category_f1": 0.59,  # 0.612
     "mission_f1": 0.62,  # 0.643
     "direction_acc": 0.68,  # 0.699
+    "alarm_recall": 0.56,  # 0.590: broadenings of licensing, access or retention reported high
     "clauses_mission_mean_f1": 0.72,  # 0.737
     "clauses_f1_licensing": 0.79,  # 0.812
     "clauses_f1_access": 0.76,  # 0.779
     "clauses_f1_retention": 0.60,  # 0.621
 }
 EDITS_EXACT_FLOOR = 0.45  # 0.467 on edits-dev
-CEILINGS = {"cosmetic_at_high": 0.055}  # 0.042
+CEILINGS = {"cosmetic_at_high": 0.04}  # 0.027
 
 pytestmark = pytest.mark.skipif(not (EVAL_DIR / "changes-dev.jsonl").is_file(),
                                 reason=f"labelled dev sets not found at {EVAL_DIR} (../shared is absent)")

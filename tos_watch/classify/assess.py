@@ -125,7 +125,8 @@ def apply_judge(change: ClauseChange, features: Mapping[str, float], judge: Edit
     """
     if change.cosmetic:
         return change
-    if not judge.is_substantive(features):
+    p_substantive = judge.substantive_probability(features)
+    if p_substantive < judge.threshold:
         return dataclasses.replace(change, cosmetic=True, categories={}, evidence={}, severity="none")
     cats = {c: d for c, d in change.categories.items() if judge.keeps(c, features)}
     evidence = {c: change.evidence[c] for c in cats}
@@ -133,11 +134,14 @@ def apply_judge(change: ClauseChange, features: Mapping[str, float], judge: Edit
         if c not in cats and judge.adds(c, features) and (words := judge.reasons(c, features)):
             old, new = plain(change.old).lower(), plain(change.new).lower()
             cats[c], evidence[c] = plain_direction(c, old, new), words
-    if cats == change.categories:
-        return change
     ordered = {c: cats[c] for c in CATEGORIES if c in cats}
+    severity = change_severity(False, ordered)
+    if severity == "high" and p_substantive < judge.high:  # an alarm needs a confident judge: else medium
+        severity = "medium"
+    if ordered == change.categories and severity == change.severity:
+        return change
     return dataclasses.replace(change, categories=ordered, evidence={c: evidence[c] for c in ordered},
-                               severity=change_severity(False, ordered))
+                               severity=severity)
 
 
 def judge_edit(edit: Edit, judge: EditJudge) -> ClauseChange:

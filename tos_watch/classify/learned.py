@@ -48,6 +48,11 @@ class EditJudge:
     gate: float = 0.5
     meta: Mapping[str, Any] = field(default_factory=dict)
     alone: float = 1.1  # P at which a category the lexicon missed is flagged anyway (> 1: never)
+    high: float = 0.0  # P(substantive) an edit needs to be reported at high severity (else medium)
+    clause_alone: float = 1.1  # P(category) at which a lone clause (`categorize`) is flagged (> 1: never)
+
+    def substantive_probability(self, features: Mapping[str, float]) -> float:
+        return 1.0 if self.substantive is None else self.substantive.probability(features)
 
     def is_substantive(self, features: Mapping[str, float]) -> bool:
         return self.substantive is None or self.substantive.probability(features) >= self.threshold
@@ -75,6 +80,7 @@ class EditJudge:
                     "weights": {k: round(v, 5) for k, v in sorted(m.weights.items()) if abs(v) >= 1e-5}}
 
         return {"meta": dict(self.meta), "threshold": self.threshold, "gate": self.gate, "alone": self.alone,
+                "high": self.high, "clause_alone": self.clause_alone,
                 "substantive": one(self.substantive) if self.substantive else None,
                 "categories": {c: one(m) for c, m in sorted(self.categories.items())}}
 
@@ -85,7 +91,8 @@ def from_json(data: Mapping[str, Any]) -> EditJudge:
 
     cats = {c: m for c, d in data.get("categories", {}).items() if (m := one(d)) is not None}
     return EditJudge(one(data.get("substantive")), cats, float(data.get("threshold", 0.5)),
-                     float(data.get("gate", 0.5)), dict(data.get("meta", {})), float(data.get("alone", 1.1)))
+                     float(data.get("gate", 0.5)), dict(data.get("meta", {})), float(data.get("alone", 1.1)),
+                     float(data.get("high", 0.0)), float(data.get("clause_alone", 1.1)))
 
 
 RULES_ONLY = EditJudge()

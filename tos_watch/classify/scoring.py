@@ -116,3 +116,9 @@ def cosmetic_severity_shares(gold: Sequence[Mapping[str, Any]],
         level = str(pred[g["id"]].get("severity", "none"))
         shares[level] = shares.get(level, 0.0) + 1 / len(cosmetic)
     return shares
+
+
+def alarm_recall(gold: Sequence[Mapping[str, Any]], pred: Mapping[str, Mapping[str, Any]]) -> float:
+    """Of the changes labelled as broadening licensing, access or retention, the share reported high."""
+    alarms = [g for g in gold if any(g["categories"].get(c) == "broadens" for c in MISSION)]
+    return sum(pred[g["id"]].get("severity") == "high" for g in alarms) / len(alarms) if alarms else 0.0

@@ -22,7 +22,7 @@ TARGETS = {"substantive_acc": 0.95, "category_f1": 0.80, "mission_f1": 0.82, "di
            "edits_exact_acc": 0.85, "cosmetic_at_high": 0.01, "clauses_mission_mean_f1": 0.75,
            "clauses_f1_retention": 0.65}
 CHANGE_MEASURES = ("substantive_acc", "category_f1", "mission_f1", "direction_acc", "exact_acc", "edits_exact_acc",
-                   "cosmetic_at_none", "cosmetic_at_low", "cosmetic_at_medium", "cosmetic_at_high")
+                   "alarm_recall", "cosmetic_at_none", "cosmetic_at_low", "cosmetic_at_medium", "cosmetic_at_high")
 AT_MOST = frozenset({"cosmetic_at_high"})
 
 
@@ -82,7 +82,8 @@ def print_eval(result: dict[str, Any]) -> None:
     click.echo("mission = licensing, access, retention; direction over categories flagged by both; "
                "exact = cosmetic flag, categories and directions all right (edits_exact_acc: on edits-dev); "
                "cosmetic_at_* = share of the "
-               "cosmetic changes reported at that severity; the baseline reports no severity")
+               "cosmetic changes reported at that severity; alarm_recall = share of the changes labelled "
+               "as broadening licensing, access or retention that are reported high; the baseline reports no severity")
 
 
 @click.command("eval")

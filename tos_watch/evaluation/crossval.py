@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tos_watch.classify.scoring import (
+    alarm_recall,
     change_scores,
     clause_scores,
     cosmetic_severity_shares,
@@ -93,6 +94,7 @@ def change_measures(gold: Sequence[Mapping[str, Any]], pred: Mapping[str, Mappin
     """Every change measure: the four headline scores, edits exactly right, cosmetic changes per severity."""
     out = change_scores(gold, pred)
     out["exact_acc"] = exact_rate(gold, pred)
+    out["alarm_recall"] = alarm_recall(gold, pred)
     out.update({f"cosmetic_at_{s}": v for s, v in cosmetic_severity_shares(gold, pred).items()})
     out["n"] = float(len(gold))
     return out

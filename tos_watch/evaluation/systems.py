@@ -35,7 +35,7 @@ class Fitted:
         return summarise(changes, change.new, change.history).to_json()
 
     def categorize(self, text: str) -> list[str]:
-        return categorize(text, self.clause_model)
+        return categorize(text, self.clause_model, self.judge_model)
 
 
 def _system(config: TrainingConfig | None) -> Callable[[Sequence[LabelledChange], Sequence[Mapping[str, Any]]],
