@@ -93,8 +93,8 @@ def categorize(text: str, model: NaiveBayes | None = None, judge: EditJudge | No
     for c in CATEGORIES:
         if judge.clause_alone <= 1.0 and c in judge.categories:
             if features is None:
-                flagged = [k for k in CATEGORIES if k in found and found[k][0] >= THRESHOLD]
-                features = edit_features("", "", text, "added", len(text.split()) < 12, flagged)
+                lexicon_flags = [k for k in CATEGORIES if k in found and found[k][0] >= THRESHOLD]
+                features = edit_features("", "", text, "added", len(text.split()) < 12, lexicon_flags)
             if judge.categories[c].probability(features) >= judge.clause_alone:
                 out.append(c)
                 continue
