@@ -147,7 +147,7 @@ def apply_judge(change: ClauseChange, features: Mapping[str, float], judge: Edit
             cats[c], evidence[c] = plain_direction(c, old, new), words
     ordered = {c: cats[c] for c in CATEGORIES if c in cats}
     severity = change_severity(False, ordered)
-    if severity == "high" and p_substantive < judge.high and not alarms:  # an alarm needs a confident judge: else medium
+    if severity == "high" and p_substantive < judge.high and not alarms:  # else a confident judge, or medium
         severity = "medium"
     if ordered == change.categories and severity == change.severity:
         return change
