@@ -5,7 +5,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: run check test lint install install-test
+.PHONY: run check test lint install install-test model
 
 run: install
 	@test -f tos-watch.toml || $(BIN)/tos-watch init
@@ -21,6 +21,10 @@ test: install-test
 lint: install-test
 	$(BIN)/ruff check tos_watch tests benchmarks
 	$(BIN)/mypy tos_watch
+
+# Refit the shipped clause-edit judge from ../shared/eval (needs scikit-learn: the train extra).
+model: install-test
+	$(BIN)/python benchmarks/train_model.py
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

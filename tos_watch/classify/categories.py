@@ -12,7 +12,9 @@ import functools
 import re
 
 from tos_watch.classify.cosmetic import is_filler, plain
+from tos_watch.classify.features import edit_features
 from tos_watch.classify.gates import word_prefixes
+from tos_watch.classify.learned import EditJudge, shipped_judge
 from tos_watch.classify.lexicon import CUES, Cue
 from tos_watch.classify.model import NaiveBayes, shipped_model
 
@@ -79,13 +81,23 @@ def default_model() -> NaiveBayes:
     return shipped_model()
 
 
-def categorize(text: str, model: NaiveBayes | None = None) -> list[str]:
-    """Categories of one clause (empty: none): lexicon cues, gated and completed by the word model."""
+def categorize(text: str, model: NaiveBayes | None = None, judge: EditJudge | None = None) -> list[str]:
+    """Categories of one clause (empty: none): lexicon cues, gated and completed by the word model,
+    and completed by the edit judge's category model, which reads the clause as an added one."""
     model = model or default_model()
+    judge = shipped_judge() if judge is None else judge
     found = scores(text)
     post = model.posteriors(plain(text))
     out: list[str] = []
+    features: dict[str, float] | None = None
     for c in CATEGORIES:
+        if judge.clause_alone <= 1.0 and c in judge.categories:
+            if features is None:
+                lexicon_flags = [k for k in CATEGORIES if k in found and found[k][0] >= THRESHOLD]
+                features = edit_features("", "", text, "added", len(text.split()) < 12, lexicon_flags)
+            if judge.categories[c].probability(features) >= judge.clause_alone:
+                out.append(c)
+                continue
         lex = found.get(c, (0.0, []))[0]
         p = post.get(c)
         if p is None:  # no training examples (biometrics, ai_training): lexicon alone

@@ -98,3 +98,27 @@ def clause_scores(gold: Iterable[Mapping[str, Any]], pred: Mapping[str, Sequence
     out = {f"f1_{c}": counts[c].f1 for c in CATEGORIES if counts[c].tp + counts[c].fn > 0}
     out["mission_mean_f1"] = sum(counts[c].f1 for c in MISSION) / len(MISSION)
     return out
+
+
+def exact_rate(gold: Sequence[Mapping[str, Any]], pred: Mapping[str, Mapping[str, Any]]) -> float:
+    """Share of changes judged exactly right: cosmetic flag, categories and every direction equal."""
+    ok = sum(bool(pred[g["id"]].get("cosmetic")) == bool(g["cosmetic"])
+             and dict(pred[g["id"]].get("categories", {})) == dict(g["categories"]) for g in gold)
+    return ok / len(gold) if gold else 0.0
+
+
+def cosmetic_severity_shares(gold: Sequence[Mapping[str, Any]],
+                             pred: Mapping[str, Mapping[str, Any]]) -> dict[str, float]:
+    """Of the changes labelled cosmetic, the share reported at each severity ("none" is right)."""
+    cosmetic = [g for g in gold if g["cosmetic"]]
+    shares = {level: 0.0 for level in ("none", "low", "medium", "high")}
+    for g in cosmetic:
+        level = str(pred[g["id"]].get("severity", "none"))
+        shares[level] = shares.get(level, 0.0) + 1 / len(cosmetic)
+    return shares
+
+
+def alarm_recall(gold: Sequence[Mapping[str, Any]], pred: Mapping[str, Mapping[str, Any]]) -> float:
+    """Of the changes labelled as broadening licensing, access or retention, the share reported high."""
+    alarms = [g for g in gold if any(g["categories"].get(c) == "broadens" for c in MISSION)]
+    return sum(pred[g["id"]].get("severity") == "high" for g in alarms) / len(alarms) if alarms else 0.0

@@ -1,4 +1,4 @@
-"""Classifier commands: `compare` two files, `classify` clauses, `eval` on the dev sets.
+"""Classifier commands: `compare` two files, `classify` clauses, `eval` on the dev sets (in `eval_cmd`).
 
 The batch modes (`--jsonl`) read one JSON object per line on stdin and write
 one per line on stdout; a bad line becomes {"id", "error"} and the batch goes
@@ -8,7 +8,6 @@ on. This module does the file reading that `tos_watch.classify` must not.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,26 +15,10 @@ from typing import Any
 
 import click
 
-import tos_watch
 from tos_watch.classify import assess, categorize
-from tos_watch.classify.model import folds, train
-from tos_watch.classify.scoring import (
-    MISSION,
-    change_scores,
-    clause_scores,
-    keyword_categories,
-    keyword_compare,
-)
+from tos_watch.cli.eval_cmd import eval_cmd
 
 EXIT_USAGE = 2
-TARGETS = {"substantive_acc": 0.95, "category_f1": 0.80, "mission_f1": 0.80, "direction_acc": 0.85,
-           "clauses_mission_mean_f1": 0.75}
-
-
-def default_eval_dir() -> Path:
-    """Where the labelled sets live: $TOS_WATCH_EVAL_DIR, else ../shared/eval beside the project."""
-    env = os.environ.get("TOS_WATCH_EVAL_DIR")
-    return Path(env) if env else Path(tos_watch.__file__).resolve().parents[1].parent / "shared" / "eval"
 
 
 def _is_html(path: Path, data: bytes) -> bool:
@@ -141,86 +124,6 @@ def classify(jsonl: bool) -> None:
     """Categories of each clause read on stdin."""
     for out in _jsonl_lines(sys.stdin, _classify_item):
         click.echo(out)
-
-
-def load_jsonl(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def pair_paths(eval_dir: Path, item: dict[str, Any]) -> tuple[Path, Path]:
-    """Old and new file of a labelled change: a corpus pair or a pairs/<id>/ directory."""
-    if "old" in item and "service" in item and "document" in item:
-        base = eval_dir.parent / "corpus" / item["service"] / item["document"]
-        return base / item["old"], base / item["new"]
-    return eval_dir / "pairs" / item["id"] / "old.md", eval_dir / "pairs" / item["id"] / "new.md"
-
-
-def cross_validated_clauses(clauses: list[dict[str, Any]], k: int = 5) -> dict[str, float]:
-    """Clause scores where each fold's word model never saw that fold: the shipped model trained on
-    all of clauses-dev would score itself, so only these numbers are honest."""
-    pred: dict[str, list[str]] = {}
-    for train_idx, test_idx in folds(len(clauses), k):
-        model = train([clauses[i]["text"] for i in train_idx], [clauses[i]["category"] for i in train_idx])
-        for i in test_idx:
-            pred[clauses[i]["id"]] = categorize(clauses[i]["text"], model)
-    return clause_scores(clauses, pred)
-
-
-def evaluate(eval_dir: Path) -> dict[str, dict[str, float]]:
-    """Scores of the classifier and the keyword baseline on the dev sets."""
-    labelled = load_jsonl(eval_dir / "changes-dev.jsonl") + load_jsonl(eval_dir / "pairs-dev.jsonl")
-    ours: dict[str, dict[str, Any]] = {}
-    base: dict[str, dict[str, Any]] = {}
-    for item in labelled:
-        old_path, new_path = pair_paths(eval_dir, item)
-        old, new = read_version(old_path), read_version(new_path)
-        ours[item["id"]] = assess(old, new).to_json()
-        base[item["id"]] = keyword_compare(old, new)
-    clauses = load_jsonl(eval_dir / "clauses-dev.jsonl")
-    ours_c = cross_validated_clauses(clauses)
-    base_c = clause_scores(clauses, {c["id"]: keyword_categories(c["text"]) for c in clauses})
-    result = {}
-    for name, pred, cl in (("ours", ours, ours_c), ("baseline", base, base_c)):
-        scores = change_scores(labelled, pred)
-        scores.update({f"clauses_{k}": v for k, v in cl.items()})
-        result[name] = scores
-    return result
-
-
-def _print_eval(result: dict[str, dict[str, float]]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="Classifier on the dev sets (changes-dev + pairs-dev; clauses-dev 5-fold CV)")
-    for col in ("measure", "ours", "keyword baseline", "target"):
-        table.add_column(col, justify="left" if col == "measure" else "right")
-    for key in result["ours"]:
-        if key == "direction_n":
-            continue
-        target = TARGETS.get(key)
-        table.add_row(key, f"{result['ours'][key]:.3f}", f"{result['baseline'].get(key, 0.0):.3f}",
-                      f">= {target:.2f}" if target else "")
-    Console().print(table)
-    click.echo(f"mission categories: {', '.join(MISSION)}; direction over "
-               f"{int(result['ours']['direction_n'])} categories flagged by both")
-
-
-@click.command("eval")
-@click.option("--eval-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Directory of the labelled sets (default: $TOS_WATCH_EVAL_DIR or ../shared/eval).")
-@click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
-def eval_cmd(eval_dir: Path | None, as_json: bool) -> None:
-    """Score the classifier and a plain keyword baseline on the dev sets."""
-    eval_dir = eval_dir or default_eval_dir()
-    if not (eval_dir / "changes-dev.jsonl").is_file():
-        click.echo(f"tos-watch: error: no dev sets in {eval_dir}; pass --eval-dir", err=True)
-        sys.exit(EXIT_USAGE)
-    result = evaluate(eval_dir)
-    if as_json:
-        click.echo(json.dumps(result, indent=2))
-    else:
-        _print_eval(result)
 
 
 def register(group: click.Group) -> None:
