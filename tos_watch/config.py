@@ -108,6 +108,25 @@ class FeedSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    """The web view: loopback by default; any other address needs a bearer token from the environment."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8421
+    token_env: str | None = None
+    base_url: str | None = None  # how users reach the web view; alerts and digests link to it
+
+    @property
+    def token(self) -> str | None:
+        return os.environ.get(self.token_env) if self.token_env else None
+
+    @property
+    def public_url(self) -> str:
+        return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+@dataclass(frozen=True)
 class Settings:
     path: Path | None = None
     storage: StorageSettings = StorageSettings()
@@ -118,6 +137,7 @@ class Settings:
     digest: DigestSettings = DigestSettings()
     feed: FeedSettings = FeedSettings()
     documents: tuple[Document, ...] = ()
+    web: WebSettings = WebSettings()
 
     @property
     def outbox(self) -> Path:
@@ -157,7 +177,8 @@ def load_settings(flag: str | None = None) -> Settings:
 def parse_settings(raw: dict[str, Any], *, source: str = DEFAULT_CONFIG, base: Path | None = None) -> Settings:
     """Validate a parsed TOML mapping into Settings (environment overrides applied last)."""
     p = _Parser(source)
-    p.keys(raw, {"storage", "fetch", "schedule", "smtp", "subscribers", "digest", "feed", "documents"}, "")
+    p.keys(raw, {"storage", "fetch", "schedule", "smtp", "subscribers", "digest", "feed", "documents",
+                "web"}, "")
     storage = _storage(p, p.table(raw, "storage", ""), base)
     settings = Settings(
         path=Path(source), storage=storage,
@@ -169,6 +190,7 @@ def parse_settings(raw: dict[str, Any], *, source: str = DEFAULT_CONFIG, base: P
         digest=_digest(p, p.table(raw, "digest", ""), base),
         feed=_feed(p, p.table(raw, "feed", "")),
         documents=_documents(p, p.array(raw, "documents", "")),
+        web=_web(p, p.table(raw, "web", "")),
     )
     return settings  # subscribers without [smtp]: digests go to the outbox; the daemon says so in its log
 
@@ -278,6 +300,18 @@ def _feed(p: _Parser, t: dict[str, Any]) -> FeedSettings:
     p.keys(t, {"serve", "host", "port", "entries"}, "feed")
     return FeedSettings(serve=p.flag(t, "serve", "feed", False), host=p.text(t, "host", "feed", "127.0.0.1"),
                         port=p.integer(t, "port", "feed", 8080), entries=p.integer(t, "entries", "feed", 100))
+
+
+def _web(p: _Parser, t: dict[str, Any]) -> WebSettings:
+    p.keys(t, {"enabled", "host", "port", "token_env", "base_url"}, "web")
+    port = p.integer(t, "port", "web", 8421)
+    if not 0 <= port <= 65535:
+        p.fail("web", f'"port" must be between 0 and 65535, got {port}')
+    base_url = p.text(t, "base_url", "web", None)
+    if base_url is not None and urlsplit(base_url).scheme not in ("http", "https"):
+        p.fail("web", f'"base_url" must be an http(s) URL, got {base_url!r}')
+    return WebSettings(enabled=p.flag(t, "enabled", "web", False), host=p.text(t, "host", "web", "127.0.0.1"),
+                       port=port, token_env=p.text(t, "token_env", "web", None), base_url=base_url)
 
 
 # --- documents -----------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ COMMAND_MODULES = {
     "compare": "classify_cmds", "classify": "classify_cmds", "eval": "classify_cmds",
     "import": "import_cmds",
     "daemon": "daemon_cmds", "digest": "daemon_cmds", "feed": "daemon_cmds", "status": "daemon_cmds",
+    "serve": "web_cmds",
 }
 
 

@@ -105,9 +105,9 @@ def diff_cmd(ctx: click.Context, service: str, doc_type: str, from_: str | None,
     old_label = f"{old.recorded_at:%Y-%m-%d %H:%M} (v{old.id})"
     new_label = f"{new.recorded_at:%Y-%m-%d %H:%M} (v{new.id})"
     if fmt == "json":
-        out = {"service": new.document_service, "type": new.document_type, "from": _version_json(old),
-               "to": _version_json(new), "assessment": new.assessment, "blocks": difflib_views.render_json(blocks)}
-        click.echo(json.dumps(out, indent=2, ensure_ascii=False))
+        from tos_watch.cli.diffdoc import diff_document
+
+        click.echo(json.dumps(diff_document(old, new, blocks), indent=2, ensure_ascii=False))
     elif fmt == "html":
         click.echo(difflib_views.render_html(blocks, title=f"{new.document_service} / {new.document_type}",
                                              old_label=old_label, new_label=new_label))

@@ -25,12 +25,14 @@ from tos_watch.config import StorageSettings
 from tos_watch.errors import NotFoundError, StoreError
 from tos_watch.models import Document, RawJson, Validators, VersionInfo
 from tos_watch.store.blobs import BlobStore, sha256
+from tos_watch.store.facts import record_facts
 from tos_watch.store.schema import documents, snapshots, versions
+from tos_watch.store.search import index_current
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest Alembic revision; a test checks it against the migration scripts. An up-to-date
 # database is recognised with one query, without importing Alembic (a tenth of `check`'s start-up).
-SCHEMA_REVISION = "0002_delivery"
+SCHEMA_REVISION = "0005_search"
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +138,7 @@ class SqlStore:
             cfg.set_main_option("script_location", str(MIGRATIONS))
             with self.engine.begin() as conn:
                 cfg.attributes["connection"] = conn
+                cfg.attributes["data_dir"] = self.dir  # the search migration indexes the current texts
                 command.upgrade(cfg, "head")
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"cannot open the database {self.engine.url!r}: {exc.__class__.__name__}: "
@@ -377,6 +380,10 @@ class SqlStore:
         c.execute(versions.update().where(
             versions.c.document_id == doc_id, versions.c.id != new_id, versions.c.recorded_at > at,
             versions.c.previous_id == (previous.id if previous else None)).values(previous_id=new_id))
+        record_facts(c, new_id, doc_id, at, assessment)  # the web view's filters and sort, in columns
+        if c.execute(sa.select(versions.c.id).where(versions.c.document_id == doc_id,
+                                                    versions.c.recorded_at > at).limit(1)).first() is None:
+            index_current(c, doc_id, new_id, text)  # search covers current texts only
         return new_id
 
     # --- snapshots ---------------------------------------------------------------------------
