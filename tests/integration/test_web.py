@@ -23,6 +23,8 @@ import pytest
 from tests.integration.conftest import PolicySite
 from tests.integration.test_check_replay import check_json, write_watchlist
 from tests.support.web import Server, chromium, serving
+from tos_watch.config import load_settings
+from tos_watch.store import open_store
 
 
 @pytest.fixture(scope="module")
@@ -128,18 +130,19 @@ def test_toggle_side_by_side_and_follow_the_permalink(server: Server, page: Any,
     assert page.errors == []
 
 
-def _current_texts(server: Server, replayed: dict[str, Any]) -> dict[tuple[str, str], str]:
-    texts = {}
-    for doc in httpx.get(server.url + "api/v1/services", params={"limit": 500}).json()["services"]:
-        for d in httpx.get(server.url + "api/v1/services/" + quote(doc["service"], safe="")).json()["documents"]:
-            today = "2999-01-01"
-            got = httpx.get(server.url + "api/v1/" + path(d["service"], d["type"]) + f"/at/{today}").json()
-            texts[(d["service"], d["type"])] = got["text"]
-    return texts
+def _current_texts(replayed: dict[str, Any]) -> dict[tuple[str, str], str]:
+    """Every document's latest text, read from the store itself (not through the server under test)."""
+    settings = load_settings(str(replayed["config"]))
+    store = open_store(settings.storage)
+    try:
+        latest = {doc.key: store.latest_version(doc) for doc in settings.documents}
+        return {key: store.version_text(v) for key, v in latest.items() if v is not None}
+    finally:
+        store.close()
 
 
 def test_search_for_a_phrase(server: Server, page: Any, replayed: dict[str, Any]) -> None:
-    texts = _current_texts(server, replayed)
+    texts = _current_texts(replayed)
     expected = {key for key, text in texts.items() if re.search(r"facial\s+recognition", text, re.IGNORECASE)}
     assert expected, "the corpus mentions facial recognition"
     page.goto(server.url)
