@@ -112,13 +112,6 @@ class Subscriber:
 
 
 @dataclass(frozen=True)
-class WebSettings:
-    """Only what alerts need of [web]; the web view owns the rest of the table."""
-
-    base_url: str | None = None  # links in alerts point at {base_url}/services/.../changes/{id}
-
-
-@dataclass(frozen=True)
 class DigestSettings:
     send_empty: bool = False
     max_changes: int = 200  # beyond this the digest summarises the overflow
@@ -134,6 +127,25 @@ class FeedSettings:
     host: str = "127.0.0.1"
     port: int = 8080
     entries: int = 100
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """The web view: loopback by default; any other address needs a bearer token from the environment."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8421
+    token_env: str | None = None
+    base_url: str | None = None  # how users reach the web view; alerts and digests link to it
+
+    @property
+    def token(self) -> str | None:
+        return os.environ.get(self.token_env) if self.token_env else None
+
+    @property
+    def public_url(self) -> str:
+        return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -347,14 +359,6 @@ def _notify_urls(p: _Parser, t: dict[str, Any], where: str) -> tuple[str, ...]:
     return tuple(urls)
 
 
-def _web(p: _Parser, t: dict[str, Any]) -> WebSettings:
-    """Read [web] base_url only; the table's other keys belong to the web view and are passed over."""
-    base = p.text(t, "base_url", "web", None)
-    if base is not None and urlsplit(base).scheme not in ("http", "https"):
-        p.fail("web", f'base_url must be an http(s) address, got "{base}"')
-    return WebSettings(base_url=base.rstrip("/") if base else None)
-
-
 def _digest(p: _Parser, t: dict[str, Any], base: Path | None) -> DigestSettings:
     p.keys(t, {"send_empty", "max_changes", "outbox", "backlog", "retry", "retry_max"}, "digest")
     outbox = p.text(t, "outbox", "digest", None)
@@ -379,6 +383,19 @@ def _feed(p: _Parser, t: dict[str, Any]) -> FeedSettings:
     p.keys(t, {"serve", "host", "port", "entries"}, "feed")
     return FeedSettings(serve=p.flag(t, "serve", "feed", False), host=p.text(t, "host", "feed", "127.0.0.1"),
                         port=p.integer(t, "port", "feed", 8080), entries=p.integer(t, "entries", "feed", 100))
+
+
+def _web(p: _Parser, t: dict[str, Any]) -> WebSettings:
+    p.keys(t, {"enabled", "host", "port", "token_env", "base_url"}, "web")
+    port = p.integer(t, "port", "web", 8421)
+    if not 0 <= port <= 65535:
+        p.fail("web", f'"port" must be between 0 and 65535, got {port}')
+    base_url = p.text(t, "base_url", "web", None)
+    if base_url is not None and urlsplit(base_url).scheme not in ("http", "https"):
+        p.fail("web", f'base_url must be an http(s) address, got "{base_url}"')
+    return WebSettings(enabled=p.flag(t, "enabled", "web", False), host=p.text(t, "host", "web", "127.0.0.1"),
+                       port=port, token_env=p.text(t, "token_env", "web", None),
+                       base_url=base_url.rstrip("/") if base_url else None)
 
 
 # --- documents -----------------------------------------------------------------------------------

@@ -242,6 +242,7 @@ def run(settings: Settings, *, workers: int = 4) -> int:
 
     validate_intervals(settings)
     require_documents(settings)
+    _check_web(settings)
     tune_malloc()
     with instance_lock(settings.storage.dir, wait_for=("check", "digest")), ExitStack() as cluster:
         store = open_store(settings.storage)
@@ -261,10 +262,13 @@ def run(settings: Settings, *, workers: int = 4) -> int:
         _reschedule_retries(register(settings, store, datetime.now(timezone.utc)), sched)
         glue.schedule_alerts(sched, ALERT_SECONDS)
         feed_server = _start_feed(settings, store)
+        web_server = _start_web(settings, store)
         sched.resume()
         log.info("daemon started", extra={"pid": os.getpid(), "documents": len(settings.documents),
                                           "subscribers": len(settings.subscribers)})
         rt.stopping.wait()
+        if web_server is not None:
+            web_server.stop()
         _shutdown(rt, sched, feed_server)
     return 0
 
@@ -332,6 +336,24 @@ def _start_feed(settings: Settings, store: Any) -> Any:
     server = serve_feed(settings, store)
     log.info("serving the Atom feed", extra={"url": f"http://{settings.feed.host}:{settings.feed.port}/feed.atom"})
     return server
+
+
+def _check_web(settings: Settings) -> None:
+    """Refuse a public [web] bind without a token before anything starts (one line, exit 2)."""
+    if settings.web.enabled:
+        from tos_watch.web.serve import bind_token
+
+        bind_token(settings.web, settings.web.host)
+
+
+def _start_web(settings: Settings, store: Any) -> Any:
+    if not settings.web.enabled:
+        return None
+    from tos_watch.web.serve import start_in_thread
+
+    running = start_in_thread(store, settings.web)
+    log.info("serving the web view", extra={"url": running.url})
+    return running
 
 
 # --- structured logs ---------------------------------------------------------------------------

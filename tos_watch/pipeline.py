@@ -209,13 +209,29 @@ def _without_assessment(version: VersionInfo | None) -> VersionInfo | None:
     return replace(version, assessment=None) if version is not None else None
 
 
+CLAUSE_EXCERPT = 300  # characters of a flagged clause quoted beside its trigger words
+
+
 def summarise(assessment: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The assessment without the clause texts: verdict, and each change's kind, flags and evidence."""
+    """The assessment without the full clause texts: verdict, and each change's kind, flags and
+    evidence; a flagged change keeps an excerpt of its clause, so every flag says where it is."""
     if assessment is None:
         return None
-    changes = [{k: v for k, v in change.items() if k not in ("old", "new")}
-               for change in assessment.get("changes", [])]
+    changes = [_summary_of(change) for change in assessment.get("changes", [])]
     return {**assessment, "changes": changes}
+
+
+def _summary_of(change: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in change.items() if k not in ("old", "new")}
+    if change.get("categories"):
+        out["clause"] = clause_excerpt(change)
+    return out
+
+
+def clause_excerpt(change: dict[str, Any]) -> str:
+    """The flagged clause as it now reads (as it read, when removed), cut to CLAUSE_EXCERPT characters."""
+    text = " ".join(str(change.get("new") or change.get("old") or change.get("clause") or "").split())
+    return text if len(text) <= CLAUSE_EXCERPT else text[:CLAUSE_EXCERPT - 1] + "…"
 
 
 def _lost_most_text(text: str, latest: VersionInfo) -> bool:

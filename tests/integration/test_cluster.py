@@ -262,7 +262,7 @@ def test_per_host_limits_hold_across_two_workers(
         def page(self, url: str) -> str:
             return url
     config = cluster_watchlist(tmp_path / "tos-watch.toml", Site(), docs, pg_url,  # type: ignore[arg-type]
-                               per_host=2, host_delay=0.05, concurrency=8)
+                               per_host=2, host_delay=0.2, concurrency=8)
     workers = [start(config, "worker", "--concurrency", "8") for _ in range(2)]
     try:
         wait_for(lambda: _tables(pg_url), "queue tables", procs=tuple(workers))
@@ -274,7 +274,9 @@ def test_per_host_limits_hold_across_two_workers(
     assert len(versions(pg_url)) == 16
     assert _CountingHost.peak <= 2, f"{_CountingHost.peak} requests at once to one host, per_host = 2"
     gaps = [b - a for a, b in zip(sorted(_CountingHost.starts), sorted(_CountingHost.starts)[1:])]
-    assert min(gaps) >= 0.04, f"requests {min(gaps):.3f}s apart, host_delay = 0.05"
+    # The gate spaces the requests' starts; a loaded machine may delay one on its way out by
+    # some tens of milliseconds, so arrivals are allowed that much closer.
+    assert min(gaps) >= 0.15, f"requests {min(gaps):.3f}s apart, host_delay = 0.2"
     assert _CountingHost.robots == 1, "robots.txt is fetched once for the cluster"
 
 

@@ -69,7 +69,8 @@ class Daemon:
     def text(self) -> str:
         return self.log.read_text(errors="replace")
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+    # Beyond the daemon's 30 s grace for in-flight work (a loaded machine can take most of it).
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int:
         if self.process.poll() is None:
             self.process.send_signal(sig)
         return self.process.wait(timeout)

@@ -22,6 +22,7 @@ from tos_watch.config import StorageSettings
 from tos_watch.models import Document, Source
 from tos_watch.store import open_store
 from tos_watch.store.delivery import DeliveryLog
+from tos_watch.store.search import search
 from tos_watch.store.sql import MIGRATIONS, SCHEMA_REVISION, SqlStore
 
 NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
@@ -36,13 +37,14 @@ def old_store(data: Path, *, scheduler_ran: bool) -> Document:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0002_delivery")
     doc = Document("Ring", "Privacy Policy", (Source(f"http://127.0.0.1:{free_port()}/p"),))
-    first = store.record_version(doc, "We keep your videos for 30 days.", NOW - timedelta(days=2), origin="fetch")
-    second = store.record_version(doc, "We keep your videos forever.", NOW - timedelta(days=1), origin="fetch",
-                                  assessment={"severity": "high", "categories": {"retention": "broadens"}})
-    assert first and second
+    with store.engine.begin() as conn:  # the old release's rows, written as its schema has them
+        second_id = _old_versions(conn, store, doc, [
+            ("We keep your videos for 30 days.", NOW - timedelta(days=2), None),
+            ("We keep your videos forever.", NOW - timedelta(days=1),
+             {"severity": "high", "categories": {"retention": "broadens"}})])
     log = DeliveryLog(store.engine)
     log.register(["desk@example.org"], NOW, timedelta(days=7))
-    log.sent(log.start("desk@example.org", "<m1@x>", [second.id], "smtp", NOW), NOW)
+    log.sent(log.start("desk@example.org", "<m1@x>", [second_id], "smtp", NOW), NOW)
     if scheduler_ran:  # the old daemon let APScheduler make its table
         from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 
@@ -52,6 +54,23 @@ def old_store(data: Path, *, scheduler_ran: bool) -> Document:
         assert not sa.inspect(conn).has_table("alerts")
     store.close()
     return doc
+
+
+def _old_versions(conn: sa.Connection, store: SqlStore, doc: Document,
+                  texts: list[tuple[str, datetime, dict[str, object] | None]]) -> int:
+    """Insert a document and its versions into the 0002 tables; the last version's id."""
+    tables = sa.MetaData()
+    tables.reflect(conn, only=["documents", "versions"])
+    documents, versions = tables.tables["documents"], tables.tables["versions"]
+    doc_id = conn.execute(documents.insert().values(service=doc.service, type=doc.type, url=doc.sources[0].url,
+                                                    created_at=NOW - timedelta(days=3))).inserted_primary_key[0]
+    previous = None
+    for text, at, assessment in texts:
+        previous = conn.execute(versions.insert().values(
+            document_id=doc_id, recorded_at=at, text_hash=store.texts.put(text.encode()), size=len(text),
+            previous_id=previous, origin="fetch", assessment=assessment)).inserted_primary_key[0]
+    assert previous is not None
+    return int(previous)
 
 
 @pytest.mark.parametrize("scheduler_ran", [False, True])
@@ -67,6 +86,11 @@ def test_a_0002_store_is_upgraded_with_its_data_and_the_daemon_starts(tmp_path: 
         assert [v.size for v in store.versions("Ring")] == [32, 28]
         assert store.versions("Ring")[1].assessment == {"severity": "high", "categories": {"retention": "broadens"}}
         assert len(DeliveryLog(store.engine).delivered("desk@example.org")) == 1
+        with store.engine.connect() as conn:  # 0005: the web view's facts and search index filled from the data
+            facts = conn.execute(sa.text("SELECT severity, categories FROM change_facts ORDER BY version_id")).all()
+            hits = search(conn, "forever", limit=10)
+        assert [tuple(f) for f in facts] == [(1, "  "), (3, " retention:broadens ")]
+        assert [hit.version_id for hit in hits] == [store.versions("Ring")[1].id]
     finally:
         store.close()
     config = tmp_path / "tos-watch.toml"

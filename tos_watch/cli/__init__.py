@@ -25,6 +25,7 @@ COMMAND_MODULES = {
     "import": "import_cmds", "worker": "cluster_cmds",
     "daemon": "daemon_cmds", "digest": "daemon_cmds", "feed": "daemon_cmds", "status": "daemon_cmds",
     "notify": "notify_cmds",
+    "serve": "web_cmds",
 }
 
 

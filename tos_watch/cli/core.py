@@ -11,7 +11,8 @@ import click
 
 from tos_watch import pipeline
 from tos_watch.cli.context import open_settings_and_store, progress_bar
-from tos_watch.cli.render import evidence_lines, history_table, outcome_table, version_flags, write_report_json
+from tos_watch.cli.diffdoc import diff_document, explanation, version_json
+from tos_watch.cli.render import history_table, outcome_table, version_flags, write_report_json
 from tos_watch.config import config_path
 from tos_watch.errors import ConfigError, DocumentError, NotFoundError
 from tos_watch.models import Document, VersionInfo
@@ -83,15 +84,9 @@ def history(ctx: click.Context, service: str, doc_type: str | None, as_json: boo
         raise NotFoundError(f'no versions recorded for "{service}"' + (f' / "{doc_type}"' if doc_type else "")
                             + "; run `tos-watch check` first, or check the name with `tos-watch status`")
     if as_json:
-        click.echo(json.dumps([_version_json(v) for v in found], indent=2, ensure_ascii=False))
+        click.echo(json.dumps([version_json(v) for v in found], indent=2, ensure_ascii=False))
         return
     history_table(found)
-
-
-def _version_json(v: VersionInfo) -> dict[str, object]:
-    return {"id": v.id, "service": v.document_service, "type": v.document_type,
-            "recorded_at": v.recorded_at.isoformat(), "size": v.size, "origin": v.origin,
-            "flags": version_flags(v)}
 
 
 @click.command("diff")
@@ -112,12 +107,10 @@ def diff_cmd(ctx: click.Context, service: str, doc_type: str, from_: str | None,
     blocks = difflib_views.diff_texts(store.version_text(old), store.version_text(new))
     old_label = f"{old.recorded_at:%Y-%m-%d %H:%M} (v{old.id})"
     new_label = f"{new.recorded_at:%Y-%m-%d %H:%M} (v{new.id})"
-    notes = [" ".join(version_flags(new))] + evidence_lines(new.assessment) if new.assessment else []
+    notes = explanation(new)
     if fmt == "json":
-        out = {"service": new.document_service, "type": new.document_type, "from": _version_json(old),
-               "to": _version_json(new), "assessment": new.assessment, "explanation": notes,
-               "blocks": difflib_views.render_json(blocks)}
-        click.echo(json.dumps(out, indent=2, ensure_ascii=False))
+
+        click.echo(json.dumps(diff_document(old, new, blocks), indent=2, ensure_ascii=False))
     elif fmt == "html":
         click.echo(difflib_views.render_html(blocks, title=f"{new.document_service} / {new.document_type}",
                                              old_label=old_label, new_label=new_label, notes=notes))

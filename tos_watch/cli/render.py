@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tos_watch.models import Outcome, RunReport, Status, VersionInfo
-from tos_watch.pipeline import summarise
+from tos_watch.pipeline import clause_excerpt, summarise
 from tos_watch.store import Store
 
 console = Console()
@@ -39,9 +39,6 @@ def assessment_flags(a: dict[str, Any] | None) -> list[str]:
     return ([f"[{severity}]"] if severity and severity != "none" else []) + (flags or ["substantive"]) + said
 
 
-CLAUSE_EXCERPT = 300  # characters of a flagged clause quoted beside its trigger words
-
-
 def evidence_lines(a: dict[str, Any] | None) -> list[str]:
     """Why each flag was raised: category and direction, the trigger words, the clause they are in."""
     lines = []
@@ -51,12 +48,6 @@ def evidence_lines(a: dict[str, Any] | None) -> list[str]:
             where = f" in [{change['section']}]" if change.get("section") else ""
             lines.append(f"{cat} {direction}: {words or '(no trigger words)'}{where}: {clause_excerpt(change)}")
     return lines
-
-
-def clause_excerpt(change: dict[str, Any]) -> str:
-    """The flagged clause as it now reads (as it read, when removed), cut to CLAUSE_EXCERPT characters."""
-    text = " ".join(str(change.get("new") or change.get("old") or change.get("clause") or "").split())
-    return text if len(text) <= CLAUSE_EXCERPT else text[:CLAUSE_EXCERPT - 1] + "…"
 
 
 def outcome_table(report: RunReport) -> None:
@@ -128,9 +119,6 @@ def _changed_entries(changed: list[Outcome], store: Store) -> Iterator[dict[str,
             full = stored.get(outcome.version.id) if outcome.version is not None else None
             details = summarise(full)
             entry["changes"] = details["changes"] if details else []
-            for change, source in zip(entry["changes"], (full or {}).get("changes") or ()):
-                if change.get("categories"):  # a flag carries its clause, not only its trigger words
-                    change["clause"] = clause_excerpt(source)
             yield entry
 
 

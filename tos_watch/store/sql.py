@@ -25,7 +25,9 @@ from tos_watch.config import StorageSettings
 from tos_watch.errors import NotFoundError, StoreError
 from tos_watch.models import Document, RawJson, Validators, VersionInfo
 from tos_watch.store.blobs import Blobs, BlobStore, sha256
+from tos_watch.store.facts import record_facts
 from tos_watch.store.schema import documents, snapshots, versions
+from tos_watch.store.search import index_current
 
 if TYPE_CHECKING:
     from tos_watch.store.history import EarlierVersions
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest Alembic revision; a test checks it against the migration scripts. An up-to-date
 # database is recognised with one query, without importing Alembic (a tenth of `check`'s start-up).
-SCHEMA_REVISION = "0004_cluster"
+SCHEMA_REVISION = "0005_search"
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +149,7 @@ class SqlStore:
                 if conn.dialect.name == "postgresql":  # machines of a cluster starting at once migrate one by one
                     conn.execute(sa.text("SELECT pg_advisory_xact_lock(29783, 1)"))
                 cfg.attributes["connection"] = conn
+                cfg.attributes["texts"] = self.texts  # the search migration indexes the current texts
                 command.upgrade(cfg, "head")
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"cannot open the database {self.engine.url!r}: {exc.__class__.__name__}: "
@@ -394,6 +397,10 @@ class SqlStore:
         c.execute(versions.update().where(
             versions.c.document_id == doc_id, versions.c.id != new_id, versions.c.recorded_at > at,
             versions.c.previous_id == (previous.id if previous else None)).values(previous_id=new_id))
+        record_facts(c, new_id, doc_id, at, assessment)  # the web view's filters and sort, in columns
+        if c.execute(sa.select(versions.c.id).where(versions.c.document_id == doc_id,
+                                                    versions.c.recorded_at > at).limit(1)).first() is None:
+            index_current(c, doc_id, new_id, text)  # search covers current texts only
         return new_id
 
     # --- snapshots ---------------------------------------------------------------------------
