@@ -31,6 +31,7 @@ from tos_watch.schedules import ScheduleError, parse_schedule
 
 log = logging.getLogger("tos_watch.daemon")
 
+ONE_OFF_WRITERS = ("check", "digest", "reextract", "import history")  # a daemon waits for these to end
 GRACE_SECONDS = float(os.environ.get("TOS_WATCH_GRACE_SECONDS", "30"))
 ALERT_SECONDS = float(os.environ.get("TOS_WATCH_ALERT_SECONDS", "5"))  # pending alerts go out within this
 LOCK_NAME = "daemon.lock"
@@ -244,7 +245,7 @@ def run(settings: Settings, *, workers: int = 4) -> int:
     require_documents(settings)
     _check_web(settings)
     tune_malloc()
-    with instance_lock(settings.storage.dir, wait_for=("check", "digest")), ExitStack() as cluster:
+    with instance_lock(settings.storage.dir, wait_for=ONE_OFF_WRITERS), ExitStack() as cluster:
         store = open_store(settings.storage)
         cluster.callback(store.close)
         queue = cluster.enter_context(scheduling(settings, store))  # None without [queue]

@@ -55,6 +55,8 @@ def test_check_and_daemon_at_once_record_every_version_once(
         refused = tos_watch(config, "check")
         assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
         assert "in use by tos-watch daemon (pid" in refused.stderr and "--via-daemon" in refused.stderr
+        rewrite = tos_watch(config, "reextract")  # the other writers refuse alike
+        assert rewrite.returncode == 2 and "in use by tos-watch daemon (pid" in rewrite.stderr, rewrite.stderr
         handed = tos_watch(config, "check", "--via-daemon")
         assert handed.returncode == 0, handed.stderr
         assert {f"{s} / {t}" for s, t, _ in DOCS} <= {line.split(":")[0] for line in handed.stdout.splitlines()}

@@ -166,9 +166,12 @@ def reextract(ctx: click.Context, service: str | None, doc_type: str | None) -> 
     documents = settings.find_documents(service, doc_type) if service else list(settings.documents)
     if service and not documents:
         raise NotFoundError(f'no document "{service}"{" / " + doc_type if doc_type else ""} in the watchlist')
+    from tos_watch.daemon import instance_lock
+
     failures = 0
-    for doc in documents:
-        failures += _reextract_one(doc, store)
+    with instance_lock(settings.storage.dir, purpose="reextract"):  # one writer per store
+        for doc in documents:
+            failures += _reextract_one(doc, store)
     sys.exit(1 if failures else 0)
 
 

@@ -99,8 +99,10 @@ def _declarations_json(found: DeclarationsImport, result: AppendResult, target: 
 @click.pass_context
 def history_cmd(ctx: click.Context, path: Path, services: tuple[str, ...], quiet: bool, as_json: bool) -> None:
     """Import the version history of an OTA versions repository (PATH, a git clone) into the store."""
+    from tos_watch.daemon import instance_lock
+
     settings, store = open_settings_and_store(ctx)
-    with _progress(quiet=quiet or as_json) as advance:
+    with instance_lock(settings.storage.dir, purpose="import history"), _progress(quiet=quiet or as_json) as advance:
         report = import_history(store, path, services=services or None, watchlist=settings.documents,
                                 progress=advance)
     if services and not report.documents and not report.technical_skipped:
